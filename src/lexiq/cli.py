@@ -1,0 +1,222 @@
+"""The ``lexiq`` command.
+
+    lexiq train <objective> --config FILE.yaml [key=value ...]   train (bc, filtered_bc, mc_returns, ilql)
+    lexiq eval --model DIR --env wordle [key=value ...]           roll a saved policy out in an environment
+    lexiq generate --model DIR --prompt TEXT [key=value ...]      decode one agent turn after a prompt
+    lexiq data wordle --kind mixed --episodes N --out FILE        write a Wordle episode data set (JSONL)
+    lexiq bench wordle [--quick] [--seeds N] --out DIR            the Wordle benchmark (all methods, table, plot)
+
+Bad input ends with one line ``lexiq: error: <what>`` on stderr and exit status 2; nothing half-written is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lexiq.config import ConfigError, apply_overrides, describe, from_dict, load_yaml
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from lexiq.data.episode import EpisodeFormatError
+    from lexiq.models.model import ModelLoadError
+    from lexiq.objectives import UnknownObjectiveError
+    from lexiq.objectives.filtered_bc import FilterError
+    from lexiq.train import TrainError
+
+    errors: list[type[BaseException]] = [ConfigError, EpisodeFormatError, ModelLoadError, UnknownObjectiveError,
+                                         FilterError, TrainError, FileNotFoundError]
+    try:
+        from lexiq.data.token_mdp import TokenizationError  # type: ignore[attr-defined]
+
+        errors.append(TokenizationError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _fields_help(objective: str | None) -> str:
+    from lexiq.run import RunConfig
+
+    rows = [r for r in describe(RunConfig) if not r[0].startswith("objective")]
+    if objective:
+        from lexiq.objectives import get_objective
+
+        rows += describe(get_objective(objective).config_class, "objective.")
+    width = max(len(r[0]) for r in rows)
+    lines = ["configuration keys (YAML sections or key=value overrides):"]
+    for key, tp, default, doc in rows:
+        lines.append(f"  {key:<{width}}  {doc} [{tp}, default {default!r}]")
+    return "\n".join(lines)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from lexiq.objectives import get_objective
+    from lexiq.run import parse_run_config, run_training
+
+    get_objective(args.objective)
+    data = load_yaml(args.config) if args.config else {}
+    apply_overrides(data, args.overrides)
+    cfg, obj_cfg = parse_run_config(args.objective, data)
+    result = run_training(args.objective, cfg, obj_cfg)
+    print(json.dumps({k: v for k, v in result.items() if k != "final_metrics"}, indent=2))
+    return 0
+
+
+def _load_policy(path: str) -> tuple[Any, Any, Any]:
+    from lexiq.data.token_mdp import EpisodeFormat
+    from lexiq.models.model import LexiqModel, check_model_dir
+
+    check_model_dir(path)
+    from transformers import AutoTokenizer
+
+    model = LexiqModel.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    fmt_fields = model.meta.get("episode_format")
+    fmt = EpisodeFormat(**fmt_fields) if fmt_fields else EpisodeFormat.for_tokenizer(tokenizer)
+    model.eval()
+    return model, tokenizer, fmt
+
+
+def _decoding_from(model: Any, overrides: dict[str, Any]) -> Any:
+    from lexiq.decoding.config import DecodingConfig
+
+    base = dict(model.meta.get("decoding", {}))
+    base.update(overrides)
+    return from_dict(DecodingConfig, base, prefix="decoding.")
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from lexiq.run import EvalConfig, evaluate_policy
+
+    model, tokenizer, fmt = _load_policy(args.model)
+    data: dict[str, Any] = {}
+    apply_overrides(data, args.overrides)
+    dec = _decoding_from(model, data.pop("decoding", {}))
+    ecfg = from_dict(EvalConfig, {"env": args.env, "episodes": args.episodes, **data.pop("eval", {})},
+                     prefix="eval.")
+    if data:
+        raise ConfigError(f"unknown override section {sorted(data)[0]}; expected decoding.* or eval.*")
+    result = evaluate_policy(model, tokenizer, fmt, dec, ecfg, betas=ecfg.betas or None, progress=True)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from lexiq.data.episode import Turn
+    from lexiq.evaluation.rollout import LMPolicy
+
+    model, tokenizer, fmt = _load_policy(args.model)
+    data: dict[str, Any] = {}
+    apply_overrides(data, args.overrides)
+    dec = _decoding_from(model, data.pop("decoding", {}))
+    turns = [Turn("environment", args.prompt)] if args.prompt else []
+    from lexiq.data.episode import Episode
+
+    ep = Episode(turns, terminated=False)
+    print(LMPolicy(model, tokenizer, fmt, dec).act([ep])[0])
+    return 0
+
+
+def _cmd_data_wordle(args: argparse.Namespace) -> int:
+    from lexiq.data.jsonl import write_episodes
+    from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
+
+    episodes = generate_dataset(args.kind, args.episodes, seed=args.seed, vocab=args.vocab)
+    write_episodes(args.out, episodes)
+    print(json.dumps({"out": args.out, **dataset_stats(episodes)}, indent=2))
+    return 0
+
+
+def _cmd_bench_wordle(args: argparse.Namespace) -> int:
+    from lexiq.evaluation.bench_wordle import run_wordle_benchmark
+
+    result = run_wordle_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides)
+    print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
+    return 0
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lexiq", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tr = sub.add_parser("train", help="train a policy", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=_train_epilog(list(argv or [])))
+    tr.add_argument("objective", help="bc, filtered_bc, mc_returns or ilql")
+    tr.add_argument("--config", help="YAML file (sections model, data, train, objective, decoding, eval)")
+    tr.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.lr=1e-4 objective.tau=0.9")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="evaluate a saved policy in an environment")
+    ev.add_argument("--model", required=True, help="policy directory (runs/<name>/policy)")
+    ev.add_argument("--env", default="wordle", help="environment name")
+    ev.add_argument("--episodes", type=int, default=512, help="number of evaluation episodes")
+    ev.add_argument("--out", help="also write the JSON result here")
+    ev.add_argument("overrides", nargs="*", help="decoding.beta=8 eval.env_options.vocab=answers ...")
+    ev.set_defaults(func=_cmd_eval)
+
+    ge = sub.add_parser("generate", help="decode the next agent turn")
+    ge.add_argument("--model", required=True, help="policy directory")
+    ge.add_argument("--prompt", default="", help="environment text to respond to (empty: start of an episode)")
+    ge.add_argument("overrides", nargs="*", help="decoding.* overrides")
+    ge.set_defaults(func=_cmd_generate)
+
+    da = sub.add_parser("data", help="generate data sets")
+    dsub = da.add_subparsers(dest="dataset", required=True)
+    dw = dsub.add_parser("wordle", help="Wordle episodes from scripted policies")
+    dw.add_argument("--kind", default="mixed", choices=["expert", "mixed", "adversarial", "branch"])
+    dw.add_argument("--episodes", type=int, default=10_000)
+    dw.add_argument("--seed", type=int, default=0)
+    dw.add_argument("--vocab", default="answers", help="'answers', 'allowed' or a word-list file")
+    dw.add_argument("--out", required=True, help="output JSONL file")
+    dw.set_defaults(func=_cmd_data_wordle)
+
+    be = sub.add_parser("bench", help="benchmarks")
+    bsub = be.add_subparsers(dest="bench", required=True)
+    bw = bsub.add_parser("wordle", help="BC, filtered BC, MC returns and ILQL on Wordle")
+    bw.add_argument("--quick", action="store_true", help="small settings that finish within 15 minutes on 2 cores")
+    bw.add_argument("--seeds", type=int, default=None, help="training seeds (default 1 quick, 2 full)")
+    bw.add_argument("--out", default="runs/bench_wordle", help="output directory")
+    bw.add_argument("overrides", nargs="*", help="overrides applied to every method's config")
+    bw.set_defaults(func=_cmd_bench_wordle)
+    return parser
+
+
+def _train_epilog(argv: list[str]) -> str | None:
+    """Help epilog of `lexiq train`: every configuration key with its doc (plus the named objective's fields)."""
+    if "-h" not in argv and "--help" not in argv:
+        return None
+    rest = argv[argv.index("train") + 1:] if "train" in argv else []
+    objective = next((a for a in rest if not a.startswith("-") and "=" not in a), None)
+    try:
+        return _fields_help(objective)
+    except ValueError:
+        return _fields_help(None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args, extra = parser.parse_known_args(argv)
+    bad = [a for a in extra if "=" not in a or a.startswith("-")]
+    if bad or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(bad or extra)}")
+    if extra:
+        args.overrides = list(args.overrides) + extra
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"lexiq: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

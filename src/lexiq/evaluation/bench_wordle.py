@@ -1,0 +1,172 @@
+"""``lexiq bench wordle``: BC, filtered BC, MC returns and ILQL on mixed-quality Wordle data.
+
+1. generate the mixed-quality data set (``lexiq data wordle --kind mixed``; scripted information-gain play mixed
+   per step with random words, ``specs/wordle.md`` §6) and measure the scripted optimal policy in the
+   evaluation environment (the normalisation's 100 anchor);
+2. for every seed and method, train a char-level GPT-2 from scratch with ``configs/wordle/<method>.yaml``;
+3. evaluate each policy in the resampling environment on ``answers.txt`` (≥ 512 games per seed, greedy; value
+   methods choose β on separate games);
+4. write ``results.json``, ``results.md`` (table) and ``returns.png``.
+
+The normalised score follows LMRL-Gym: 0 = the minimum return (−6), 50 = the data set's mean return,
+100 = the scripted information-gain policy.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lexiq.config import apply_overrides, deep_merge, load_yaml
+
+METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
+MIN_RETURN = -6.0
+
+QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 250}}}
+FULL = {"data_episodes": 20000, "seeds": 2, "overrides": {"train": {"max_steps": 1500}}}
+
+
+def method_config(method: str) -> dict[str, Any]:
+    """The packaged YAML preset of ``method`` (with its includes resolved)."""
+    path = resources.files("lexiq") / "configs" / "wordle" / f"{method}.yaml"
+    with resources.as_file(path) as p:
+        return load_yaml(p)
+
+
+def _optimal_anchor(env_options: dict[str, Any], episodes: int, seed: int) -> dict[str, float]:
+    from lexiq.envs import make
+    from lexiq.envs.wordle.policies import OptimalPolicy, StartWordPolicy
+    from lexiq.evaluation.metrics import summarize
+    from lexiq.evaluation.rollout import rollout
+
+    class Scripted:
+        def __init__(self) -> None:
+            self.policy = OptimalPolicy(StartWordPolicy(rng=seed), rng=seed)
+
+        def act(self, episodes_: Any, envs: Any) -> list[str]:
+            return [self.policy.act(env.state) for env in envs]
+
+    eps = rollout(lambda: make("wordle", **env_options), Scripted(), episodes, seed=seed, batch_size=256)
+    return summarize(eps)
+
+
+def _plot(methods: dict[str, dict[str, Any]], dataset: dict[str, Any], anchor: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(methods)
+    means = [methods[m]["mean_return"] for m in names]
+    errs = [methods[m]["stderr"] for m in names]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.bar(names, means, yerr=errs, capsize=4, color=["#999999", "#6b8fb3", "#d9a441", "#3f8f5f"][: len(names)])
+    ax.axhline(dataset["mean_return"], color="k", ls="--", lw=1, label=f"data mean {dataset['mean_return']:.2f}")
+    ax.axhline(anchor, color="g", ls=":", lw=1, label=f"scripted info-gain {anchor:.2f}")
+    ax.set_ylabel("mean episode return (± s.e.)")
+    ax.set_ylim(min(means + [dataset["mean_return"]]) - 0.5, 0)
+    ax.set_title("Wordle, mixed-quality data")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _table(result: dict[str, Any]) -> str:
+    ds = result["dataset"]
+    lines = [
+        f"# Wordle benchmark ({'quick' if result['quick'] else 'full'} mode, seeds {result['seeds']})",
+        "",
+        f"Data: {ds['n']} mixed-quality episodes, mean return {ds['mean_return']:.3f}, "
+        f"success {ds['success_rate']:.3f}. Scripted information-gain policy: {result['anchor']['mean_return']:.3f}.",
+        "",
+        "| method | mean return ± s.e. | success rate | normalised score | β | train seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in result["methods"].items():
+        beta = "—" if m.get("beta") in (None, 0.0) else ", ".join(f"{b:g}" for b in m["betas"])
+        lines.append(f"| {name} | {m['mean_return']:.3f} ± {m['stderr']:.3f} | {m['success_rate']:.3f} | "
+                     f"{m['normalized_score']:.1f} | {beta} | {m['train_seconds']:.0f} |")
+    lines += ["", f"Machine: {result['machine']}. Total wall time {result['wall_seconds']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None,
+                         overrides: list[str] | None = None, methods: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark into ``out``; returns the dict written to ``results.json``."""
+    from lexiq.data.jsonl import write_episodes
+    from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
+    from lexiq.evaluation.metrics import mean_stderr, normalized_score
+    from lexiq.run import parse_run_config, run_training
+
+    t0 = time.perf_counter()
+    mode = QUICK if quick else FULL
+    n_seeds = seeds if seeds is not None else mode["seeds"]
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_path = out_dir / "data" / "mixed.jsonl"
+    episodes = generate_dataset("mixed", mode["data_episodes"], seed=0, vocab="answers")
+    write_episodes(data_path, episodes)
+    dataset = dataset_stats(episodes)
+    env_options = method_config("bc")["eval"]["env_options"]
+    anchor = _optimal_anchor(env_options, 512, seed=100_000)
+
+    per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in (methods or METHODS)}
+    for seed in range(n_seeds):
+        for method in per_method:
+            data = deep_merge(method_config(method), mode["overrides"])
+            data = deep_merge(data, {"data": {"train": str(data_path)},
+                                     "train": {"seed": seed, "output_dir": str(out_dir / f"{method}_seed{seed}")}})
+            apply_overrides(data, list(overrides or []))
+            cfg, obj_cfg = parse_run_config(method, data)
+            per_method[method].append(run_training(method, cfg, obj_cfg))
+
+    methods_out: dict[str, dict[str, Any]] = {}
+    for method, runs in per_method.items():
+        seed_means = [r["eval"]["mean_return"] for r in runs]
+        # pooled standard error over all evaluation games of all seeds
+        n = [r["eval"]["n_episodes"] for r in runs]
+        se_parts = [r["eval"]["stderr"] ** 2 * k * k for r, k in zip(runs, n, strict=True)]
+        mean = sum(m * k for m, k in zip(seed_means, n, strict=True)) / sum(n)
+        stderr = (sum(se_parts) ** 0.5) / sum(n) if n_seeds > 1 else runs[0]["eval"]["stderr"]
+        methods_out[method] = {
+            "mean_return": mean,
+            "stderr": stderr,
+            "success_rate": sum(r["eval"]["success_rate"] * k for r, k in zip(runs, n, strict=True)) / sum(n),
+            "normalized_score": normalized_score(mean, dataset["mean_return"], anchor["mean_return"], MIN_RETURN),
+            "train_seconds": sum(r["train_seconds"] for r in runs) / len(runs),
+            "seed_mean_returns": seed_means,
+            "seed_std": mean_stderr(seed_means)[1] * len(seed_means) ** 0.5 if len(seed_means) > 1 else 0.0,
+            "betas": [r["eval"].get("beta", 0.0) for r in runs],
+            "beta": runs[0]["eval"].get("beta", 0.0),
+            "eval_episodes": int(sum(n)),
+        }
+    result = {
+        "methods": methods_out,
+        "dataset": {"path": str(data_path), "kind": "mixed", **dataset},
+        "anchor": {"policy": "scripted information gain + start words", **anchor},
+        "quick": quick,
+        "seeds": n_seeds,
+        "machine": f"{platform.processor() or platform.machine()}, {_cores()} cores, torch {_torch_version()}",
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "results.md").write_text(_table(result))
+    _plot(methods_out, dataset, anchor["mean_return"], out_dir / "returns.png")
+    return result
+
+
+def _cores() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__

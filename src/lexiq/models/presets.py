@@ -1,0 +1,100 @@
+"""Build or load the backbone language model.
+
+``ModelConfig.path`` is either a local Hugging Face directory (any causal LM ``AutoModelForCausalLM`` loads) or
+the name of a from-scratch preset:
+
+======== ===================================================================================
+preset   GPT-2 shape (layers × width, heads)
+======== ===================================================================================
+tiny     2 × 64, 2 heads   (tests, smoke runs)
+small    4 × 256, 4 heads  (laptop experiments)
+wordle   4 × 128, 4 heads  (the char-level Wordle benchmark; its tokenizer is ``wordle-char``)
+======== ===================================================================================
+
+Tokenizers: ``tokenizer`` is a local directory, or ``wordle-char`` (the 35-token Wordle character tokenizer of
+the ILQL paper); for a local model directory it defaults to that directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lexiq.models.model import LexiqModel, ModelLoadError, check_model_dir
+
+PRESETS: dict[str, dict[str, int]] = {
+    "tiny": {"n_layer": 2, "n_embd": 64, "n_head": 2},
+    "small": {"n_layer": 4, "n_embd": 256, "n_head": 4},
+    "wordle": {"n_layer": 4, "n_embd": 128, "n_head": 4},
+}
+
+
+@dataclass
+class ModelConfig:
+    """Which backbone to train."""
+
+    path: str = "tiny"
+    """A local HF model directory, or a from-scratch preset: tiny, small, wordle."""
+    tokenizer: str | None = None
+    """A local tokenizer directory or 'wordle-char'; default: the model directory (or wordle-char for presets)."""
+    n_positions: int = 256
+    """Context length of from-scratch presets."""
+    n_layer: int | None = None
+    """Override the preset's number of layers."""
+    n_embd: int | None = None
+    """Override the preset's width."""
+    n_head: int | None = None
+    """Override the preset's number of attention heads."""
+    dropout: float = 0.0
+    """Dropout of from-scratch presets."""
+
+
+def load_tokenizer(cfg: ModelConfig) -> Any:
+    """The tokenizer named by ``cfg`` (see module docstring)."""
+    name = cfg.tokenizer
+    if name is None:
+        name = "wordle-char" if cfg.path in PRESETS else cfg.path
+    if name == "wordle-char":
+        from lexiq.models.char_tokenizer import wordle_char_tokenizer
+
+        return wordle_char_tokenizer()
+    from transformers import AutoTokenizer
+
+    path = Path(name)
+    if not path.exists():
+        raise ModelLoadError(f"{path}: tokenizer directory does not exist (expected a local directory or 'wordle-char')")
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def build_model(cfg: ModelConfig, tokenizer: Any) -> LexiqModel:
+    """A fresh preset model sized to ``tokenizer``, or a loaded local directory (heads included if saved)."""
+    if cfg.path in PRESETS:
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        shape = dict(PRESETS[cfg.path])
+        for key in ("n_layer", "n_embd", "n_head"):
+            if getattr(cfg, key) is not None:
+                shape[key] = getattr(cfg, key)
+        config = GPT2Config(
+            vocab_size=len(tokenizer), n_positions=cfg.n_positions, resid_pdrop=cfg.dropout,
+            embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **shape,
+        )
+        model = LexiqModel(GPT2LMHeadModel(config), meta={"preset": cfg.path})
+        return model
+    check_model_dir(cfg.path)
+    model = LexiqModel.from_pretrained(cfg.path)
+    if model.vocab_size < len(tokenizer):
+        model.lm.resize_token_embeddings(len(tokenizer))
+    return model
+
+
+def is_preset(name: str) -> bool:
+    return name in PRESETS
+
+
+__all__ = ["ModelConfig", "PRESETS", "build_model", "load_tokenizer", "is_preset", "ModelLoadError"]

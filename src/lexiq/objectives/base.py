@@ -1,0 +1,87 @@
+"""What every objective provides, and the pieces they share.
+
+An objective turns a collated token-MDP batch (``docs/data-format.md``) into a scalar loss plus a dict of
+namespaced metrics (``losses/...``, ``values/...``). It may filter the episodes it trains on
+(:meth:`Objective.prepare_episodes`), attach heads to the model (:meth:`Objective.setup_model`) and act after
+each optimizer step (:meth:`Objective.after_optimizer_step`, e.g. a Polyak target update).
+
+Token counts used as loss normalisers are summed over all processes (``count_tokens``) and the loss multiplied
+by the world size, so that DDP's gradient averaging yields exactly the gradient of the global per-token mean:
+two processes with half the batch each train identically to one process with the whole batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from lexiq.data.episode import Episode
+from lexiq.models.model import LexiqModel
+
+Batch = dict[str, torch.Tensor]
+
+
+def count_tokens(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(Σ mask over all processes, clamped to ≥ 1; world size). Differentiable-free normaliser."""
+    n = mask.sum().detach().float()
+    world = 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        world = torch.distributed.get_world_size()
+        n = n.clone()
+        torch.distributed.all_reduce(n)
+    return n.clamp(min=1.0), world
+
+
+def next_tokens(input_ids: torch.Tensor) -> torch.Tensor:
+    """Token j+1 for every position j (the action emitted from position j); the last column is 0 (never an action)."""
+    return torch.cat([input_ids[:, 1:], torch.zeros_like(input_ids[:, :1])], dim=1)
+
+
+def action_cross_entropy(model: LexiqModel, hidden: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-action negative log-likelihood ``−log π(a_j | s_j)`` at action positions only.
+
+    Returns ``(nll [N], flat action index [N])``: logits are computed only for the N action rows.
+    """
+    mask = batch["action_mask"] > 0
+    targets = next_tokens(batch["input_ids"])[mask]
+    logits = model.logits(hidden[mask])
+    return F.cross_entropy(logits.float(), targets, reduction="none"), mask.nonzero(as_tuple=False)
+
+
+@dataclass
+class ObjectiveConfig:
+    """Fields shared by every objective."""
+
+    gamma: float = 0.99
+    """Discount per action token (used by the token-MDP returns and by value-based objectives)."""
+
+
+class Objective:
+    """Base class: subclasses set ``name``, ``config_class`` and implement :meth:`loss`."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type] = ObjectiveConfig
+    uses_heads: ClassVar[bool] = False
+
+    def __init__(self, config: Any | None = None):
+        self.config = config if config is not None else self.config_class()
+
+    def prepare_episodes(self, episodes: list[Episode]) -> list[Episode]:
+        """Select/transform the training episodes (identity by default)."""
+        return episodes
+
+    def setup_model(self, model: LexiqModel) -> None:
+        """Attach whatever the objective needs (heads); called once before training."""
+
+    def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def after_optimizer_step(self, model: LexiqModel) -> None:
+        """Called after every optimizer step (target updates)."""
+
+    def decoding_defaults(self) -> dict[str, Any]:
+        """Decoding settings this objective's policy is meant to be evaluated with."""
+        return {"beta": 0.0}

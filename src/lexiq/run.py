@@ -1,0 +1,177 @@
+"""From a run configuration to a trained, evaluated policy: the glue the CLI and the benchmarks call.
+
+``run_training(objective_name, cfg)`` loads episodes, lets the objective select them, tokenises them into the
+token MDP, builds/loads the model, trains with :func:`lexiq.train.train`, saves the policy to
+``<output_dir>/policy`` (a plain ``save_pretrained`` directory plus lexiq heads) and, if an environment is
+configured, evaluates it (with a β sweep for value-based objectives) into ``<output_dir>/results.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lexiq.config import ConfigError, from_dict, to_dict
+from lexiq.decoding.config import DecodingConfig
+from lexiq.models.presets import ModelConfig
+from lexiq.objectives import get_objective
+from lexiq.train import TrainConfig
+
+
+@dataclass
+class DataConfig:
+    """Training data."""
+
+    train: str = ""
+    """JSONL file of training episodes (docs/data-format.md)."""
+    format: Literal["auto", "wordle"] = "auto"
+    """Turn markers: 'wordle' (<a> </a> </s> </eod>, the ILQL paper) or 'auto' (the tokenizer's bos/eos)."""
+    max_length: int | None = None
+    """Maximum tokens per episode (None = no limit)."""
+    truncation: Literal["error", "drop_turns", "left"] = "error"
+    """What to do with longer episodes: error, drop whole trailing turns, or drop whole leading turns."""
+    limit: int | None = None
+    """Use only the first N episodes of the file."""
+
+
+@dataclass
+class EvalConfig:
+    """Environment rollouts after training."""
+
+    env: str | None = None
+    """Environment to evaluate in ('wordle'); None = no rollouts."""
+    env_options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the environment (for Wordle: vocab, mode, feedback, ...)."""
+    episodes: int = 512
+    """Evaluation episodes (seeds seed .. seed+episodes-1)."""
+    batch_size: int = 128
+    """Games decoded together."""
+    seed: int = 100_000
+    """First evaluation seed."""
+    betas: list[float] = field(default_factory=list)
+    """β values to sweep for value-based objectives; the best on `select_episodes` separate games is reported."""
+    select_episodes: int = 128
+    """Games (seeds from seed + 1,000,000) used to choose β; never reused for the reported numbers."""
+
+
+@dataclass
+class RunConfig:
+    """A whole training run. The `objective` section holds the fields of the chosen objective's config."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    objective: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_run_config(objective_name: str, data: dict[str, Any]) -> tuple[RunConfig, Any]:
+    """(RunConfig, objective config) from a nested dict; unknown keys fail with a one-line error."""
+    data = dict(data)
+    data.pop("name", None)
+    obj_cls = get_objective(objective_name)
+    obj_fields = data.get("objective", {}) or {}
+    cfg = from_dict(RunConfig, data)
+    obj_cfg = from_dict(obj_cls.config_class, obj_fields, prefix="objective.")
+    return cfg, obj_cfg
+
+
+def episode_format(cfg: DataConfig, tokenizer: Any) -> Any:
+    from lexiq.data.token_mdp import EpisodeFormat
+
+    return EpisodeFormat.wordle() if cfg.format == "wordle" else EpisodeFormat.for_tokenizer(tokenizer)
+
+
+def make_env_factory(ecfg: EvalConfig) -> Any:
+    if ecfg.env is None:
+        return None
+    from lexiq.envs import make
+
+    options = dict(ecfg.env_options)
+    return lambda: make(ecfg.env, **options)
+
+
+def evaluate_policy(model: Any, tokenizer: Any, fmt: Any, decoding: DecodingConfig, ecfg: EvalConfig,
+                    betas: list[float] | None = None, progress: bool = False) -> dict[str, Any]:
+    """Roll out the policy; with ``betas`` choose β on separate seeds first. Returns summary metrics."""
+    from lexiq.evaluation.metrics import summarize
+    from lexiq.evaluation.rollout import LMPolicy, rollout
+
+    make_env = make_env_factory(ecfg)
+    was_training = model.training
+    model.eval()
+    sweep: dict[str, dict[str, float]] = {}
+    chosen = decoding
+    if betas and model.heads is not None:
+        best = None
+        for beta in betas:
+            dec = dataclasses.replace(decoding, beta=float(beta))
+            eps = rollout(make_env, LMPolicy(model, tokenizer, fmt, dec), ecfg.select_episodes,
+                          seed=ecfg.seed + 1_000_000, batch_size=ecfg.batch_size)
+            stats = summarize(eps)
+            sweep[str(beta)] = stats
+            if best is None or stats["mean_return"] > best[0]:
+                best = (stats["mean_return"], dec)
+        assert best is not None
+        chosen = best[1]
+    elif model.heads is None:
+        chosen = dataclasses.replace(decoding, beta=0.0)
+    episodes = rollout(make_env, LMPolicy(model, tokenizer, fmt, chosen), ecfg.episodes, seed=ecfg.seed,
+                       batch_size=ecfg.batch_size, progress=progress)
+    out: dict[str, Any] = summarize(episodes)
+    out["beta"] = chosen.beta
+    if sweep:
+        out["beta_sweep"] = sweep
+    if was_training:
+        model.train()
+    return out
+
+
+def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bool = True) -> dict[str, Any]:
+    """Train ``objective_name`` as configured; returns the summary written to ``results.json``."""
+    from lexiq.config import dump_yaml
+    from lexiq.data.collate import collate_mdp
+    from lexiq.data.jsonl import read_episodes
+    from lexiq.data.token_mdp import TokenizedDataset
+    from lexiq.models.presets import build_model, load_tokenizer
+    from lexiq.train import train
+
+    if not cfg.data.train:
+        raise ConfigError("data.train: expected the path of a JSONL file of episodes")
+    objective = get_objective(objective_name)(obj_cfg)
+    episodes = read_episodes(cfg.data.train)
+    if cfg.data.limit is not None:
+        episodes = episodes[: cfg.data.limit]
+    selected = objective.prepare_episodes(episodes)
+    tokenizer = load_tokenizer(cfg.model)
+    fmt = episode_format(cfg.data, tokenizer)
+    dataset = TokenizedDataset(selected, tokenizer, fmt, gamma=obj_cfg.gamma, max_length=cfg.data.max_length,
+                               truncation=cfg.data.truncation)
+    model = build_model(cfg.model, tokenizer)
+    model.meta.update({"objective": objective_name, "episode_format": dataclasses.asdict(fmt),
+                       "decoding": to_dict(cfg.decoding)})
+    out = Path(cfg.train.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dump_yaml({"objective_name": objective_name, **to_dict(cfg), "objective": to_dict(obj_cfg)}, out / "config.yaml")
+    pad_id = tokenizer.pad_token_id
+
+    def collate(items: list[Any]) -> Any:
+        return collate_mdp(items, pad_id)
+
+    summary = train(objective, model, dataset, collate, cfg.train,
+                    run_config={"objective": objective_name, **to_dict(cfg)})
+    model.save_pretrained(out / "policy", tokenizer=tokenizer)
+    result: dict[str, Any] = {
+        "objective": objective_name, "train_seconds": summary["train_seconds"], "steps": summary["steps"],
+        "train_episodes": len(selected), "data_episodes": len(episodes), "final_metrics": summary["metrics"],
+    }
+    if evaluate and cfg.eval.env is not None:
+        betas = cfg.eval.betas if objective.uses_heads else None
+        result["eval"] = evaluate_policy(model, tokenizer, fmt, cfg.decoding, cfg.eval, betas=betas,
+                                         progress=cfg.train.progress)
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,287 @@
+"""The one training loop, on 🤗 Accelerate.
+
+Every objective trains through :func:`train`: it shuffles tokenised episodes with a seeded generator (epoch e
+uses seed ``seed + e``), accumulates gradients, steps AdamW with a warm-up + schedule, calls the objective's
+post-step hook (target updates), logs to ``metrics.jsonl`` / TensorBoard / Weights & Biases, shows a progress bar
+with the loss and tokens/s, evaluates every ``eval_every`` steps and checkpoints every ``save_every`` steps.
+
+Multi-process: launch with ``accelerate launch`` (DDP, FSDP or DeepSpeed per the accelerate config).
+``batch_size`` is the *global* number of episodes per micro-step: each global batch is split across processes
+(``split_batches``), and objectives normalise by the global token count, so N processes reproduce the losses of
+one process with the same global batch.
+
+Resume: ``resume: true`` loads the newest ``checkpoints/step_*`` of ``output_dir`` (model, optimizer,
+scheduler, RNG states and the data position) and continues exactly where that run was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lexiq.models.model import LexiqModel
+from lexiq.objectives.base import Objective
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, logging and checkpointing."""
+
+    output_dir: str = "runs/default"
+    """Run directory: config.yaml, metrics.jsonl, checkpoints/, policy/, results.json."""
+    max_steps: int = 1000
+    """Number of optimizer steps."""
+    batch_size: int = 32
+    """Global episodes per micro-step (split across processes)."""
+    grad_accum: int = 1
+    """Micro-steps per optimizer step."""
+    lr: float = 3e-4
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
+    """AdamW betas."""
+    warmup_steps: int = 0
+    """Linear warm-up steps."""
+    schedule: Literal["constant", "cosine", "linear"] = "constant"
+    """Learning-rate schedule after warm-up."""
+    max_grad_norm: float | None = 1.0
+    """Gradient clipping norm (None = no clipping)."""
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    """Mixed precision of the backbone (heads and losses stay fp32)."""
+    seed: int = 0
+    """Seed of initialisation and data order."""
+    log_every: int = 10
+    """Log averaged metrics every N optimizer steps."""
+    eval_every: int = 0
+    """Run the evaluation hook every N steps (0 = only at the end)."""
+    save_every: int = 0
+    """Save a resumable checkpoint every N steps (0 = none)."""
+    resume: bool = False
+    """Continue from the newest checkpoint in output_dir/checkpoints."""
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    """Loggers besides metrics.jsonl: tensorboard, wandb."""
+    progress: bool = True
+    """Show a progress bar."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+
+
+class TrainError(RuntimeError):
+    """The training set-up is invalid."""
+
+
+def _schedule(cfg: TrainConfig) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if cfg.warmup_steps and step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+        progress = min(max(progress, 0.0), 1.0)
+        if cfg.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 1.0 - progress
+
+    return factor
+
+
+class _Loggers:
+    def __init__(self, cfg: TrainConfig, out: Path, is_main: bool, run_config: dict[str, Any] | None):
+        self.is_main = is_main
+        self.metrics_path = out / "metrics.jsonl"
+        self.tb = None
+        self.wandb = None
+        if not is_main:
+            return
+        if "tensorboard" in cfg.report_to:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(out / "tensorboard"))
+            except ImportError:
+                self.tb = None
+        if "wandb" in cfg.report_to:
+            try:
+                import wandb
+            except ImportError as exc:
+                raise TrainError("report_to includes wandb but the wandb package is not installed "
+                                 "(pip install wandb)") from exc
+            self.wandb = wandb.init(project=os.environ.get("WANDB_PROJECT", "lexiq"), config=run_config or {},
+                                    dir=str(out))
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        if not self.is_main:
+            return
+        with self.metrics_path.open("a") as fh:
+            fh.write(json.dumps({"step": step, **metrics}) + "\n")
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, step)
+        if self.wandb is not None:
+            self.wandb.log(metrics, step=step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+
+
+def _latest_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted((out / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    return ckpts[-1] if ckpts else None
+
+
+def train(
+    objective: Objective,
+    model: LexiqModel,
+    dataset: Dataset,
+    collate_fn: Callable[[list[Any]], dict[str, torch.Tensor]],
+    cfg: TrainConfig,
+    evaluate: Callable[[LexiqModel, int], dict[str, float]] | None = None,
+    run_config: dict[str, Any] | None = None,
+    accelerator: Any = None,
+) -> dict[str, Any]:
+    """Train ``model`` with ``objective`` on ``dataset``; returns a summary (steps, seconds, last metrics)."""
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration, set_seed
+
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise TrainError("the training set is empty")
+    if accelerator is None:
+        accelerator = Accelerator(
+            gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,
+            dataloader_config=DataLoaderConfiguration(split_batches=True),
+        )
+    world = accelerator.num_processes
+    if cfg.batch_size % world:
+        raise TrainError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({world})")
+    set_seed(cfg.seed)
+    out = Path(cfg.output_dir)
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+    objective.setup_model(model)
+
+    generator = torch.Generator()
+    generator.manual_seed(cfg.seed)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate_fn, drop_last=False,
+                        generator=generator, num_workers=cfg.num_workers)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=tuple(cfg.betas),
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg))
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    unwrapped: LexiqModel = accelerator.unwrap_model(model)
+
+    step = 0
+    micro = 0
+    resumed_from = None
+    if cfg.resume:
+        ckpt = _latest_checkpoint(out)
+        if ckpt is not None:
+            accelerator.load_state(str(ckpt))
+            state = json.loads((ckpt / "trainer_state.json").read_text())
+            step, micro = state["step"], state["micro_step"]
+            resumed_from = str(ckpt)
+    loggers = _Loggers(cfg, out, accelerator.is_main_process, run_config)
+    batches_per_epoch = len(loader)
+    bar = None
+    if cfg.progress and accelerator.is_main_process:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=step, desc=f"train {objective.name}", dynamic_ncols=True)
+
+    window: dict[str, float] = {}
+    window_count = 0
+    tokens_window = 0
+    t_window = time.perf_counter()
+    t_start = time.perf_counter()
+    last_metrics: dict[str, float] = {}
+    eval_results: dict[str, float] = {}
+
+    def save_checkpoint() -> None:
+        ckpt = out / "checkpoints" / f"step_{step}"
+        accelerator.save_state(str(ckpt))
+        if accelerator.is_main_process:
+            (ckpt / "trainer_state.json").write_text(json.dumps({"step": step, "micro_step": micro}))
+        accelerator.wait_for_everyone()
+
+    model.train()
+    while step < cfg.max_steps:
+        epoch, offset = divmod(micro, batches_per_epoch)
+        generator.manual_seed(cfg.seed + epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        epoch_loader = accelerator.skip_first_batches(loader, offset) if offset else loader
+        for batch in epoch_loader:
+            with accelerator.accumulate(model):
+                loss, metrics = model(batch, objective)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and cfg.max_grad_norm is not None:
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            micro += 1
+            for k, v in metrics.items():
+                window[k] = window.get(k, 0.0) + float(v)
+            window_count += 1
+            tokens_window += int(batch["attention_mask"].sum())
+            if not accelerator.sync_gradients:
+                continue
+            objective.after_optimizer_step(unwrapped)
+            step += 1
+            if step % cfg.log_every == 0 or step == cfg.max_steps:
+                vals = torch.tensor([window[k] / window_count for k in sorted(window)] + [tokens_window],
+                                    dtype=torch.float64, device=accelerator.device)
+                vals = accelerator.reduce(vals, reduction="sum")
+                elapsed = time.perf_counter() - t_window
+                last_metrics = {k: float(v) for k, v in zip(sorted(window), vals[:-1].tolist(), strict=True)}
+                last_metrics["charts/tokens_per_second"] = float(vals[-1]) / max(elapsed, 1e-9)
+                last_metrics["charts/lr"] = scheduler.get_last_lr()[0]
+                last_metrics["charts/epoch"] = micro / batches_per_epoch
+                loggers.log(step, last_metrics)
+                if bar is not None:
+                    main_loss = last_metrics.get("losses/total", last_metrics.get("losses/bc", float("nan")))
+                    bar.set_postfix(loss=f"{main_loss:.4f}",
+                                    tok_s=f"{last_metrics['charts/tokens_per_second']:.0f}")
+                window, window_count, tokens_window = {}, 0, 0
+                t_window = time.perf_counter()
+            if bar is not None:
+                bar.update(1)
+            if cfg.save_every and step % cfg.save_every == 0:
+                save_checkpoint()
+            if evaluate is not None and cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
+                model.eval()
+                eval_results = evaluate(unwrapped, step)
+                loggers.log(step, {f"eval/{k}": v for k, v in eval_results.items()})
+                model.train()
+            if step >= cfg.max_steps:
+                break
+    train_seconds = time.perf_counter() - t_start
+    if bar is not None:
+        bar.close()
+    accelerator.wait_for_everyone()
+    model.eval()
+    summary = {"steps": step, "train_seconds": train_seconds, "metrics": last_metrics, "resumed_from": resumed_from,
+               "num_processes": world}
+    if evaluate is not None:
+        eval_results = evaluate(unwrapped, step)
+        loggers.log(step, {f"eval/{k}": v for k, v in eval_results.items()})
+        summary["eval"] = eval_results
+    loggers.close()
+    return summary
