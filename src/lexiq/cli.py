@@ -85,7 +85,12 @@ def _decoding_from(model: Any, overrides: dict[str, Any]) -> Any:
     from lexiq.decoding.config import DecodingConfig
 
     base = dict(model.meta.get("decoding", {}))
+    if model.heads is None:
+        base["beta"] = 0.0  # a policy without value heads decodes from π_β alone
     base.update(overrides)
+    if model.heads is None and base.get("beta"):
+        raise ConfigError(f"decoding.beta={base['beta']}: this policy has no value heads (train it with ilql or "
+                          "mc_returns for Q-guided decoding)")
     return from_dict(DecodingConfig, base, prefix="decoding.")
 
 

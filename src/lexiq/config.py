@@ -14,7 +14,7 @@ import inspect
 import textwrap
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
@@ -27,7 +27,7 @@ class ConfigError(ValueError):
     """A configuration file or override is invalid."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def field_docs(cls: type) -> dict[str, str]:
     """Attribute docstrings of a dataclass (and its bases), keyed by field name."""
     docs: dict[str, str] = {}

@@ -73,6 +73,7 @@ def parse_run_config(objective_name: str, data: dict[str, Any]) -> tuple[RunConf
     """(RunConfig, objective config) from a nested dict; unknown keys fail with a one-line error."""
     data = dict(data)
     data.pop("name", None)
+    data.pop("objective_name", None)  # written into config.yaml by run_training
     obj_cls = get_objective(objective_name)
     obj_fields = data.get("objective", {}) or {}
     cfg = from_dict(RunConfig, data)
@@ -151,27 +152,50 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
     fmt = episode_format(cfg.data, tokenizer)
     dataset = TokenizedDataset(selected, tokenizer, fmt, gamma=obj_cfg.gamma, max_length=cfg.data.max_length,
                                truncation=cfg.data.truncation)
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.train.seed)  # model initialisation is part of the run's seed
     model = build_model(cfg.model, tokenizer)
     model.meta.update({"objective": objective_name, "episode_format": dataclasses.asdict(fmt),
                        "decoding": to_dict(cfg.decoding)})
+    from accelerate import PartialState
+
+    main_process = PartialState().is_main_process
     out = Path(cfg.train.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    dump_yaml({"objective_name": objective_name, **to_dict(cfg), "objective": to_dict(obj_cfg)}, out / "config.yaml")
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        dump_yaml({"objective_name": objective_name, **to_dict(cfg), "objective": to_dict(obj_cfg)},
+                  out / "config.yaml")
     pad_id = tokenizer.pad_token_id
 
     def collate(items: list[Any]) -> Any:
         return collate_mdp(items, pad_id)
 
-    summary = train(objective, model, dataset, collate, cfg.train,
+    periodic = None
+    if cfg.eval.env is not None and cfg.train.eval_every:
+        def periodic(m: Any, step: int) -> dict[str, float]:
+            if not main_process:
+                return {}
+            quick = dataclasses.replace(cfg.eval, episodes=cfg.eval.select_episodes, seed=cfg.eval.seed + 2_000_000)
+            stats = evaluate_policy(m, tokenizer, fmt, cfg.decoding, quick)
+            return {k: v for k, v in stats.items() if isinstance(v, float)}
+
+    summary = train(objective, model, dataset, collate, cfg.train, evaluate=periodic,
                     run_config={"objective": objective_name, **to_dict(cfg)})
-    model.save_pretrained(out / "policy", tokenizer=tokenizer)
     result: dict[str, Any] = {
         "objective": objective_name, "train_seconds": summary["train_seconds"], "steps": summary["steps"],
         "train_episodes": len(selected), "data_episodes": len(episodes), "final_metrics": summary["metrics"],
+        "num_processes": summary["num_processes"],
     }
+    if getattr(objective, "cutoff", None) is not None:
+        result["return_cutoff"] = objective.cutoff
+    if not main_process:
+        return result
     if evaluate and cfg.eval.env is not None:
         betas = cfg.eval.betas if objective.uses_heads else None
         result["eval"] = evaluate_policy(model, tokenizer, fmt, cfg.decoding, cfg.eval, betas=betas,
                                          progress=cfg.train.progress)
+        model.meta["decoding"]["beta"] = result["eval"]["beta"]  # the saved policy decodes as evaluated
+    model.save_pretrained(out / "policy", tokenizer=tokenizer)
     (out / "results.json").write_text(json.dumps(result, indent=2))
     return result

@@ -160,6 +160,7 @@ def train(
         raise TrainError("the training set is empty")
     if accelerator is None:
         accelerator = Accelerator(
+            cpu=not torch.cuda.is_available(),  # also makes `accelerate launch` / torchrun use gloo on CPU machines
             gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,
             dataloader_config=DataLoaderConfiguration(split_batches=True),
         )
@@ -265,7 +266,7 @@ def train(
                 bar.update(1)
             if cfg.save_every and step % cfg.save_every == 0:
                 save_checkpoint()
-            if evaluate is not None and cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
+            if evaluate is not None and ((cfg.eval_every and step % cfg.eval_every == 0) or step >= cfg.max_steps):
                 model.eval()
                 eval_results = evaluate(unwrapped, step)
                 loggers.log(step, {f"eval/{k}": v for k, v in eval_results.items()})
@@ -279,9 +280,7 @@ def train(
     model.eval()
     summary = {"steps": step, "train_seconds": train_seconds, "metrics": last_metrics, "resumed_from": resumed_from,
                "num_processes": world}
-    if evaluate is not None:
-        eval_results = evaluate(unwrapped, step)
-        loggers.log(step, {f"eval/{k}": v for k, v in eval_results.items()})
+    if eval_results:
         summary["eval"] = eval_results
     loggers.close()
     return summary

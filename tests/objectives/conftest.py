@@ -8,7 +8,8 @@ from lexiq.models.model import LexiqModel
 @pytest.fixture
 def tiny_model():
     torch.manual_seed(0)
-    cfg = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=12, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    cfg = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=12, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0,
+                     attn_pdrop=0.0)
     return LexiqModel(GPT2LMHeadModel(cfg))
 
 

@@ -22,7 +22,8 @@ def _naive_ilql(model, batch, cfg):
                 continue
             n += 1
             a = batch["input_ids"][b, j + 1]
-            y = batch["rewards"][b, j] + cfg.gamma * (1 - batch["next_terminal"][b, j]) * v[b, batch["next_state"][b, j]]
+            v_next = v[b, batch["next_state"][b, j]]
+            y = batch["rewards"][b, j] + cfg.gamma * (1 - batch["next_terminal"][b, j]) * v_next
             y = y.detach()
             for i in range(q_all.shape[0]):
                 total_q = total_q + (q_all[i, b, j, a] - y) ** 2

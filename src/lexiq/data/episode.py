@@ -136,7 +136,8 @@ def episode_from_dict(record: Any, where: str = "record") -> Episode:
         token_rewards = raw.get("token_rewards")
         if role == ENVIRONMENT:
             if reward is not None:
-                raise EpisodeFormatError(f"{tw}: environment turns carry no reward (got {reward!r}); put it on the agent turn")
+                raise EpisodeFormatError(
+                    f"{tw}: environment turns carry no reward (got {reward!r}); put it on the agent turn")
             if token_rewards is not None:
                 raise EpisodeFormatError(f"{tw}: environment turns carry no token_rewards")
             turns.append(Turn(ENVIRONMENT, text))

@@ -96,8 +96,12 @@ def _table(result: dict[str, Any]) -> str:
 
 
 def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None,
-                         overrides: list[str] | None = None, methods: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark into ``out``; returns the dict written to ``results.json``."""
+                         overrides: list[str] | None = None, methods: list[str] | None = None,
+                         data_episodes: int | None = None, anchor_episodes: int = 512) -> dict[str, Any]:
+    """Run the benchmark into ``out``; returns the dict written to ``results.json``.
+
+    ``overrides`` (``key=value``) apply to every method's config; ``data_episodes`` replaces the mode's data-set
+    size (tests use tiny values)."""
     from lexiq.data.jsonl import write_episodes
     from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
     from lexiq.evaluation.metrics import mean_stderr, normalized_score
@@ -109,11 +113,13 @@ def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     data_path = out_dir / "data" / "mixed.jsonl"
-    episodes = generate_dataset("mixed", mode["data_episodes"], seed=0, vocab="answers")
+    probe = apply_overrides(method_config("bc"), list(overrides or []))
+    env_options = probe["eval"]["env_options"]
+    episodes = generate_dataset("mixed", data_episodes or mode["data_episodes"], seed=0,
+                                vocab=env_options.get("vocab", "answers"))
     write_episodes(data_path, episodes)
     dataset = dataset_stats(episodes)
-    env_options = method_config("bc")["eval"]["env_options"]
-    anchor = _optimal_anchor(env_options, 512, seed=100_000)
+    anchor = _optimal_anchor(env_options, anchor_episodes, seed=100_000)
 
     per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in (methods or METHODS)}
     for seed in range(n_seeds):

@@ -63,7 +63,8 @@ def load_tokenizer(cfg: ModelConfig) -> Any:
 
     path = Path(name)
     if not path.exists():
-        raise ModelLoadError(f"{path}: tokenizer directory does not exist (expected a local directory or 'wordle-char')")
+        raise ModelLoadError(
+            f"{path}: tokenizer directory does not exist (expected a local directory or 'wordle-char')")
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

@@ -9,7 +9,8 @@ Ties are broken by the original order (stable sort), so the selection is determi
 References: Snell et al., arXiv 2206.11871 (%BC baseline); Abdulhai et al., "LMRL Gym" (filtered BC keeps the
 top 10/30/50 % by return).
 
-Logged metrics: those of BC plus ``data/kept_episodes`` and ``data/return_cutoff`` (printed once at start).
+Logged metrics: those of BC; the number of kept episodes and the return cut-off are written to the run's
+``results.json`` (``train_episodes``, ``return_cutoff``).
 """
 
 from __future__ import annotations

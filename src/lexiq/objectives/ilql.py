@@ -67,7 +67,8 @@ class ILQLConfig(ValueHeadsFields):
     cql_temperature: float = 1.0
     """Temperature T of the CQL log-sum-exp."""
     policy_weight: float = 1.0
-    """Weight w_π of the behaviour-policy term (0 = keep π_β frozen)."""
+    """Weight w_π of the behaviour-policy term. 0 drops the term, but with the shared backbone the Q/V losses
+    still move the representation π_β reads; freeze π_β only with a separate policy model."""
     awac_beta: float = 0.0
     """β_awac of the advantage weights ω = exp(β_awac·(Q̄−V)); 0 = plain BC for π_β."""
     awac_clip: float | None = None
@@ -80,7 +81,7 @@ def heads_config(cfg: ValueHeadsFields) -> HeadsConfig:
     return HeadsConfig(head_hidden=cfg.head_hidden, double_q=cfg.double_q, separate_target=cfg.separate_target)
 
 
-def action_features(model: LexiqModel, batch: Batch) -> dict[str, torch.Tensor]:
+def action_features(model: LexiqModel, batch: Batch, with_target: bool = True) -> dict[str, torch.Tensor]:
     """Everything value-based losses need, gathered at the N action positions of the batch.
 
     Returns ``v_all [B,L]`` (V at every position), ``mask [B,L]``, ``actions [N]``, ``zq [n_q,N,d]``
@@ -94,14 +95,17 @@ def action_features(model: LexiqModel, batch: Batch) -> dict[str, torch.Tensor]:
     hidden = model.hidden(ids, attn)
     mask = batch["action_mask"] > 0
     actions = next_tokens(ids)[mask]
-    zv, zq = heads.online_features(hidden.float())
-    v_all = heads.value_from(zv)
-    zq_a = zq[:, mask]
-    q = heads.q_at_from(zq_a, actions)
-    with torch.no_grad():
-        target_hidden = model.target_hidden(ids, attn)
-        th = (hidden if target_hidden is None else target_hidden)[mask].detach().float()
-        target_q = heads.q_at_from(heads.target_features(th), actions, target=True).amin(0)
+    with torch.autocast(device_type=hidden.device.type, enabled=False):  # heads and losses stay fp32
+        zv, zq = heads.online_features(hidden.float())
+        v_all = heads.value_from(zv)
+        zq_a = zq[:, mask]
+        q = heads.q_at_from(zq_a, actions)
+        target_q = torch.zeros_like(actions, dtype=torch.float32)
+        if with_target:
+            with torch.no_grad():
+                target_hidden = model.target_hidden(ids, attn)
+                th = (hidden if target_hidden is None else target_hidden)[mask].detach().float()
+                target_q = heads.q_at_from(heads.target_features(th), actions, target=True).amin(0)
     return {"v_all": v_all, "mask": mask, "actions": actions, "zq": zq_a, "q": q, "target_q": target_q,
             "hidden_actions": hidden[mask]}
 
@@ -111,7 +115,8 @@ def cql_term(model: LexiqModel, zq: torch.Tensor, q: torch.Tensor, temperature: 
     heads = model.heads
     assert heads is not None
     inv_t = 1.0 / temperature
-    lse = linear_logsumexp(zq * inv_t, heads.q_weight, heads.q_bias * inv_t)
+    with torch.autocast(device_type=zq.device.type, enabled=False):
+        lse = linear_logsumexp(zq.float() * inv_t, heads.q_weight, heads.q_bias * inv_t)
     return lse.sum() - (q * inv_t).sum()
 
 

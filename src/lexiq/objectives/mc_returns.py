@@ -63,7 +63,7 @@ class MCReturns(Objective):
 
     def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         cfg: MCReturnsConfig = self.config
-        f = action_features(model, batch)
+        f = action_features(model, batch, with_target=False)
         mask, q = f["mask"], f["q"]
         n, world = count_tokens(batch["action_mask"])
         returns = batch["returns"][mask]
@@ -90,7 +90,7 @@ class MCReturns(Objective):
         return total * world, metrics
 
     def after_optimizer_step(self, model: LexiqModel) -> None:
-        model.heads.hard_update_targets()  # type: ignore[union-attr]
+        model.polyak_update(1.0)  # targets (heads and a separate target backbone, if any) = online copy
 
     def decoding_defaults(self) -> dict[str, Any]:
         return {"beta": 4.0}

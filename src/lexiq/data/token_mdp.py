@@ -1,0 +1,509 @@
+"""The token-level MDP every lexiq objective trains on, built from an :class:`~lexiq.data.episode.Episode`.
+
+This is the construction of ILQL (Snell et al. 2022, "Offline RL for Natural Language Generation with Implicit
+Language Q Learning", arXiv 2206.11871; ``ilql.md`` §1.2–1.3), with explicit per-position arrays.
+
+**Serialisation.** ``start`` (``fmt.start_agent`` if the first turn is an agent turn, else ``fmt.start_env``),
+then every turn's text followed by its end marker (``fmt.agent_end`` / ``fmt.env_end``), then
+``fmt.episode_end`` if the episode is terminated. Each turn's text is tokenised **separately** with
+``add_special_tokens=False``; every non-empty marker must be a single token of the tokenizer.
+
+**Token MDP.** Let ``tok[0..L-1]`` be the tokens. Position ``j`` is a state whose hidden vector scores token
+``j+1``; "action ``j``" emits ``tok[j+1]``. An agent turn whose tokens (text + ``agent_end``) sit at positions
+``o .. o+n-1`` owns the actions ``o-1 .. o+n-2``; environment tokens are never actions. Per position ``j``:
+
+* ``action_mask[j] = 1`` iff ``tok[j+1]`` is an agent token;
+* ``rewards[j]``: the turn reward on the turn's **last** action (the one emitting ``agent_end``), plus
+  ``token_rewards[i]`` on the action emitting the turn's i-th text token; 0 elsewhere;
+* ``next_state[j] = j+1`` inside a turn; for a turn's last action, the first action position of the next agent
+  turn (``o'-1``: the Bellman backup skips the environment's reply, which the state ``o'-1`` has read), or
+  ``L-1`` after the last agent turn; 0 where ``j`` is not an action;
+* ``next_terminal[j] = 1`` iff ``next_state[j] = L-1`` and the episode is terminated (a non-terminated episode
+  bootstraps from ``V(s_{L-1})``);
+* ``returns[j] = G_j = r_j + γ·G_{next_state[j]}``, with ``G = 0`` at ``L-1``: the discounted Monte-Carlo
+  reward-to-go over **action positions only** (γ applies once per action token, environment tokens cost no
+  discount; a truncated episode does **not** bootstrap in this return);
+* ``turn_index[j]``: 0-based index of the agent turn (among the agent turns kept in the sequence) that action
+  ``j`` belongs to, −1 elsewhere.
+
+Worked example (``ilql.md`` §1.3, Wordle, character tokenizer)::
+
+    <a> r a i s e </a> <b><y><b><b><b> </s> c o u l d </a> <g>×5 </s> </eod>
+    0   1 ....  5  6    7 .......  11  12   13 ... 17  18   19..23 24   25
+
+actions at 0..5 and 12..17; ``rewards[5] = −1``; ``next_state[5] = 12``, ``next_state[17] = 25`` with
+``next_terminal[17] = 1``.
+
+**Truncation** to ``max_length`` tokens keeps whole turns: ``"error"`` raises; ``"drop_turns"`` drops
+trailing turns (never cutting an agent turn, so its reward-bearing end token is kept) and marks the episode
+not terminated (it then bootstraps); ``"left"`` drops leading turns (a start marker is kept, chosen by the
+first kept turn).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from lexiq.data.episode import Episode, EpisodeFormatError, Turn
+
+Truncation = Literal["error", "drop_turns", "left"]
+TRUNCATION_MODES = ("error", "drop_turns", "left")
+_ENCODE_CHUNK = 4096
+
+
+class TokenMDPError(EpisodeFormatError):
+    """An episode cannot become a token MDP (too long, bad markers, token rewards of the wrong length)."""
+
+
+class UnencodableTextError(TokenMDPError):
+    """A text holds a character the tokenizer cannot encode (e.g. upper case for the Wordle tokenizer)."""
+
+
+# --------------------------------------------------------------------------------------------- episode format
+@dataclass(frozen=True)
+class EpisodeFormat:
+    """The marker strings that serialise an episode. An empty string means "no marker"."""
+
+    start_agent: str
+    """First token when the episode starts with an agent turn (ILQL ``<a>``; must be non-empty then)."""
+    start_env: str
+    """First token when the episode starts with an environment turn (ILQL ``<s>``)."""
+    agent_end: str
+    """Token after every agent turn (ILQL ``</a>``): the turn's last action, it carries the turn reward."""
+    env_end: str = ""
+    """Token after every environment turn (ILQL ``</s>``)."""
+    episode_end: str = ""
+    """Token after the last turn of a terminated episode (ILQL ``</eod>``)."""
+
+    @classmethod
+    def wordle(cls) -> EpisodeFormat:
+        """The ILQL / Wordle markers: ``<a>``, ``<s>``, ``</a>``, ``</s>``, ``</eod>``."""
+        return cls("<a>", "<s>", "</a>", "</s>", "</eod>")
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any) -> EpisodeFormat:
+        """Markers from a tokenizer's own specials: start = bos (or eos), agent_end = eos, no env/episode end.
+
+        For a plain chat-free LM (GPT-2) this is ``<|endoftext|> prompt reply <|endoftext|>``, trlx's layout.
+        """
+        eos = getattr(tokenizer, "eos_token", None)
+        if not eos:
+            raise TokenMDPError("EpisodeFormat.for_tokenizer: the tokenizer has no eos_token; "
+                                "pass an EpisodeFormat")
+        start = getattr(tokenizer, "bos_token", None) or eos
+        return cls(start_agent=start, start_env=start, agent_end=eos, env_end="", episode_end="")
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EpisodeFormat:
+        return cls(**{k: str(d.get(k, "")) for k in ("start_agent", "start_env", "agent_end", "env_end",
+                                                     "episode_end")})
+
+
+# ------------------------------------------------------------------------------------------ checked encoding
+def _added_tokens(tokenizer: Any) -> list[str]:
+    get = getattr(tokenizer, "get_added_vocab", None)
+    try:
+        return sorted(get(), key=len, reverse=True) if get is not None else []
+    except Exception:  # noqa: BLE001 - slow tokenizers without added vocab
+        return []
+
+
+def _raw_encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    out = tokenizer(texts, add_special_tokens=False)
+    ids = out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out
+    return [list(map(int, x)) for x in ids]
+
+
+def _explain_unencodable(tokenizer: Any, text: str) -> str:
+    """Name the first character of ``text`` (outside added tokens) that the tokenizer cannot encode."""
+    added = _added_tokens(tokenizer)
+    spans: list[tuple[int, int]] = []
+    if added:
+        spans = [m.span() for m in re.finditer("|".join(map(re.escape, added)), text)]
+    unk_id = getattr(tokenizer, "unk_token_id", None)
+    pos = 0
+    for start, end in [*spans, (len(text), len(text))]:
+        for i in range(pos, start):
+            ch = text[i]
+            try:
+                ids = _raw_encode(tokenizer, [ch])[0]
+            except Exception:  # noqa: BLE001 - the tokenizer's own error is opaque
+                ids = None
+            if ids is None or (unk_id is not None and unk_id in ids):
+                return (f"character {ch!r} (U+{ord(ch):04X}) at offset {i} of {text[:60]!r} is not in the "
+                        f"tokenizer's vocabulary")
+        pos = end
+    return f"text {text[:60]!r} cannot be encoded by this tokenizer"
+
+
+def _unk_problem(tokenizer: Any, text: str, ids: list[int], unk_id: int) -> str | None:
+    """Why ``text`` silently became the unk token, or None if it did not."""
+    if unk_id in ids:
+        unk = getattr(tokenizer, "unk_token", None)
+        if not unk or unk not in text:
+            return f"{_explain_unencodable(tokenizer, text)} (it became the unk token)"
+    return None
+
+
+def encode_checked(tokenizer: Any, text: str, where: str = "text") -> list[int]:
+    """``tokenizer(text, add_special_tokens=False).input_ids``, but unknown characters raise an error.
+
+    Raises :class:`UnencodableTextError` ("where: character 'X' (U+0058) at offset 3 of '...' is not in the
+    tokenizer's vocabulary") when the tokenizer fails or silently maps a character to its unk token.
+    """
+    return _encode_many(tokenizer, [text], lambda _: where)[0]
+
+
+def _encode_many(tokenizer: Any, texts: Sequence[str], where_of: Callable[[int], str]) -> list[list[int]]:
+    """Checked encoding of many texts; each distinct text is tokenised once (batched)."""
+    uniq: dict[str, int] = {}
+    for t in texts:
+        uniq.setdefault(t, len(uniq))
+    keys = list(uniq)
+    enc: list[list[int]] = []
+    for s in range(0, len(keys), _ENCODE_CHUNK):
+        chunk = keys[s:s + _ENCODE_CHUNK]
+        try:
+            enc.extend(_raw_encode(tokenizer, chunk))
+        except Exception:  # noqa: BLE001 - locate the culprit one text at a time
+            for t in chunk:
+                try:
+                    enc.extend(_raw_encode(tokenizer, [t]))
+                except Exception as err:  # noqa: BLE001
+                    i = texts.index(t)
+                    why = _explain_unencodable(tokenizer, t)
+                    raise UnencodableTextError(f"{where_of(i)}: {why}") from err
+    unk_id = getattr(tokenizer, "unk_token_id", None)
+    if unk_id is not None:
+        for t, ids in zip(keys, enc, strict=True):
+            why = _unk_problem(tokenizer, t, ids, unk_id)
+            if why is not None:
+                raise UnencodableTextError(f"{where_of(texts.index(t))}: {why}")
+    return [enc[uniq[t]] for t in texts]
+
+
+# --------------------------------------------------------------------------------------------- markers
+@dataclass(frozen=True)
+class _Markers:
+    start_agent: int | None
+    start_env: int | None
+    agent_end: int | None
+    env_end: int | None
+    episode_end: int | None
+
+    def start_for(self, first: Turn) -> int | None:
+        return self.start_agent if first.is_agent else self.start_env
+
+    def end_for(self, turn: Turn) -> int | None:
+        return self.agent_end if turn.is_agent else self.env_end
+
+
+def _resolve_markers(tokenizer: Any, fmt: EpisodeFormat) -> _Markers:
+    ids: dict[str, int | None] = {}
+    for name, s in asdict(fmt).items():
+        if s == "":
+            ids[name] = None
+            continue
+        enc = encode_checked(tokenizer, s, f"EpisodeFormat.{name}")
+        if len(enc) != 1:
+            raise TokenMDPError(f"EpisodeFormat.{name}={s!r} is {len(enc)} tokens {enc} under this "
+                                f"tokenizer; markers must be single tokens (add it with "
+                                f"tokenizer.add_special_tokens)")
+        ids[name] = enc[0]
+    return _Markers(**ids)
+
+
+# --------------------------------------------------------------------------------------------- the MDP
+@dataclass
+class TokenMDP:
+    """One episode as per-position arrays, all of length ``L`` (meaning: module docstring)."""
+
+    input_ids: np.ndarray
+    """int64[L] token ids."""
+    action_mask: np.ndarray
+    """float32[L] 1 iff token j+1 is an agent token (text or agent_end)."""
+    rewards: np.ndarray
+    """float32[L] reward of action j (turn reward on the agent_end action, token rewards on their tokens)."""
+    next_state: np.ndarray
+    """int64[L] position of the next state of action j (0 where j is not an action)."""
+    next_terminal: np.ndarray
+    """float32[L] 1 iff next_state[j] is the final state L-1 of a terminated episode."""
+    returns: np.ndarray
+    """float32[L] G_j = r_j + γ·G_{next_state[j]} over action positions (no bootstrap), 0 elsewhere."""
+    turn_index: np.ndarray
+    """int64[L] 0-based index of the agent turn (in this sequence) that action j belongs to, −1 elsewhere."""
+    terminated: bool
+    """Whether the final state is terminal (False for in-progress episodes and after ``drop_turns``)."""
+    episode_return: float
+    """Undiscounted return of the **whole** episode (``Episode.total_reward``, dropped turns included)."""
+    dropped_leading_turns: int = 0
+    """Turns removed from the front by ``truncation="left"``."""
+    dropped_trailing_turns: int = 0
+    """Turns removed from the end by ``truncation="drop_turns"``."""
+    where: str = ""
+    """Name of the episode in error messages (``episode 17``, ``data.jsonl:17``)."""
+
+    @property
+    def length(self) -> int:
+        """Number of tokens L."""
+        return int(self.input_ids.shape[0])
+
+    @property
+    def was_truncated(self) -> bool:
+        return bool(self.dropped_leading_turns or self.dropped_trailing_turns)
+
+    @property
+    def action_positions(self) -> np.ndarray:
+        """Positions j with action_mask[j] = 1, ascending."""
+        return np.flatnonzero(self.action_mask > 0)
+
+    def __len__(self) -> int:
+        return self.length
+
+
+def _check_args(gamma: float, max_length: int | None, truncation: str) -> None:
+    if not 0.0 <= float(gamma) <= 1.0:
+        raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+    if truncation not in TRUNCATION_MODES:
+        raise ValueError(f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
+    if max_length is not None and (isinstance(max_length, bool) or int(max_length) < 2):
+        raise ValueError(f"max_length must be an integer >= 2 or None, got {max_length!r}")
+
+
+def _check_episode(episode: Episode, turn_ids: list[list[int]], where: str) -> None:
+    if not episode.turns:
+        raise TokenMDPError(f"{where}: empty episode: it has no turns")
+    if not any(t.is_agent for t in episode.turns):
+        raise TokenMDPError(f"{where}: episode has no agent turn: there is nothing to learn from")
+    for i, (t, ids) in enumerate(zip(episode.turns, turn_ids, strict=True)):
+        if t.is_agent and t.token_rewards is not None and len(t.token_rewards) != len(ids):
+            raise TokenMDPError(
+                f"{where}: turn {i}: {len(t.token_rewards)} token_rewards but its text {t.text[:40]!r} is "
+                f"{len(ids)} tokens under this tokenizer (expected one token reward per text token)")
+
+
+def _build(episode: Episode, turn_ids: list[list[int]], m: _Markers, gamma: float, max_length: int | None,
+           truncation: str, where: str) -> TokenMDP:
+    turns = episode.turns
+    _check_episode(episode, turn_ids, where)
+    n = len(turns)
+    tlen = [len(ids) + (m.end_for(t) is not None) for t, ids in zip(turns, turn_ids, strict=True)]
+    cum = [0, *itertools.accumulate(tlen)]
+
+    def length(a: int, b: int, term: bool) -> int:
+        return int((m.start_for(turns[a]) is not None) + cum[b] - cum[a]
+                   + (term and m.episode_end is not None))
+
+    a, b, term = 0, n, bool(episode.terminated)
+    full = length(a, b, term)
+    if max_length is not None and full > max_length:
+        agents = [i for i, t in enumerate(turns) if t.is_agent]
+        if truncation == "error":
+            raise TokenMDPError(f"{where}: {full} tokens > max_length {max_length} (truncation='error'; use "
+                                f"truncation='drop_turns' or 'left', or raise max_length)")
+        if truncation == "drop_turns":
+            fits = [bb for bb in range(n, agents[0], -1) if length(0, bb, False) <= max_length]
+            if not fits:
+                raise TokenMDPError(
+                    f"{where}: cannot fit max_length {max_length} by dropping trailing turns: the sequence "
+                    f"up to the end of its first agent turn (turn {agents[0]}) is "
+                    f"{length(0, agents[0] + 1, False)} tokens ({full} in all)")
+            b, term = fits[0], False
+        else:  # left
+            fits = [aa for aa in range(0, agents[-1] + 1) if length(aa, n, term) <= max_length]
+            if not fits:
+                raise TokenMDPError(
+                    f"{where}: cannot fit max_length {max_length} by dropping leading turns: the sequence "
+                    f"from its last agent turn (turn {agents[-1]}) is {length(agents[-1], n, term)} tokens "
+                    f"({full} in all)")
+            a = fits[0]
+
+    seq: list[int] = []
+    start = m.start_for(turns[a])
+    if start is not None:
+        seq.append(start)
+    # (turn index, offset of its first token, number of tokens including agent_end)
+    spans: list[tuple[int, int, int]] = []
+    for i in range(a, b):
+        t = turns[i]
+        o = len(seq)
+        seq.extend(turn_ids[i])
+        end = m.end_for(t)
+        if end is not None:
+            seq.append(end)
+        if t.is_agent:
+            spans.append((i, o, len(seq) - o))
+    if term and m.episode_end is not None:
+        seq.append(m.episode_end)
+    L = len(seq)
+
+    action_mask = [0.0] * L
+    rewards = [0.0] * L
+    next_state = [0] * L
+    next_terminal = [0.0] * L
+    turn_index = [-1] * L
+    for k, (i, o, n_tok) in enumerate(spans):
+        if n_tok == 0:
+            raise TokenMDPError(f"{where}: turn {i}: agent turn has no tokens (empty text and an empty "
+                                f"EpisodeFormat.agent_end): its reward has no action to land on")
+        if o == 0:
+            raise TokenMDPError(f"{where}: turn {i}: the first agent token has no preceding state; set a "
+                                f"non-empty EpisodeFormat.start_agent")
+        first, last = o - 1, o + n_tok - 2
+        action_mask[first:last + 1] = [1.0] * n_tok
+        turn_index[first:last + 1] = [k] * n_tok
+        next_state[first:last] = range(first + 1, last + 1)
+        next_state[last] = spans[k + 1][1] - 1 if k + 1 < len(spans) else L - 1
+        turn = turns[i]
+        if turn.token_rewards:
+            for q, tr in enumerate(turn.token_rewards):
+                rewards[first + q] += float(tr)
+        rewards[last] += float(turn.reward or 0.0)
+    if term:
+        next_terminal[spans[-1][1] + spans[-1][2] - 2] = 1.0
+
+    # G_j = r_j + γ·G_{next_state[j]}: walking the actions backwards, next_state[j] is always the action just
+    # visited (the next agent turn's first action for a turn's last action), and G = 0 after the last one.
+    returns = [0.0] * L
+    g = 0.0
+    for _, o, n_tok in reversed(spans):
+        for j in range(o + n_tok - 2, o - 2, -1):
+            g = rewards[j] + gamma * g
+            returns[j] = g
+
+    return TokenMDP(
+        input_ids=np.asarray(seq, np.int64), action_mask=np.asarray(action_mask, np.float32),
+        rewards=np.asarray(rewards, np.float32), next_state=np.asarray(next_state, np.int64),
+        next_terminal=np.asarray(next_terminal, np.float32), returns=np.asarray(returns, np.float32),
+        turn_index=np.asarray(turn_index, np.int64), terminated=term, episode_return=float(episode.total_reward),
+        dropped_leading_turns=a, dropped_trailing_turns=n - b, where=where,
+    )
+
+
+def _turn_where(where: str) -> Callable[[int], str]:
+    return lambda i: f"{where}: turn {i}"
+
+
+def build_token_mdp(
+    episode: Episode,
+    tokenizer: Any,
+    fmt: EpisodeFormat,
+    gamma: float = 1.0,
+    max_length: int | None = None,
+    truncation: Truncation = "error",
+    where: str = "episode 0",
+) -> TokenMDP:
+    """Serialise ``episode`` with ``fmt`` and build its token MDP (module docstring; ``ilql.md`` §1.3).
+
+    ``gamma`` is the per-action-token discount of ``returns``: ``G_j = r_j + γ·G_{next_state[j]}``.
+    ``max_length`` / ``truncation`` choose how an over-long episode is cut (whole turns only).
+    Errors (:class:`TokenMDPError`, a :class:`~lexiq.data.episode.EpisodeFormatError`) start with ``where``.
+    """
+    _check_args(gamma, max_length, truncation)
+    markers = _resolve_markers(tokenizer, fmt)
+    turn_ids = _encode_many(tokenizer, [t.text for t in episode.turns], _turn_where(where))
+    return _build(episode, turn_ids, markers, float(gamma), max_length, truncation, where)
+
+
+def build_prompt(turns: Episode | Sequence[Turn], tokenizer: Any, fmt: EpisodeFormat) -> list[int]:
+    """Token ids of the episode so far, ready for the model to generate the next agent turn.
+
+    ``start`` + each turn's tokens + its end marker; no ``episode_end``. It ends with the start marker (no
+    turns: ``fmt.start_agent``), or the previous turn's end marker (its last text token if that marker is
+    empty).
+    """
+    seq_turns = list(turns.turns if isinstance(turns, Episode) else turns)
+    m = _resolve_markers(tokenizer, fmt)
+    start = m.start_agent if not seq_turns else m.start_for(seq_turns[0])
+    out: list[int] = [] if start is None else [start]
+    turn_ids = _encode_many(tokenizer, [t.text for t in seq_turns], _turn_where("prompt"))
+    for t, ids in zip(seq_turns, turn_ids, strict=True):
+        out.extend(ids)
+        end = m.end_for(t)
+        if end is not None:
+            out.append(end)
+    if not out:
+        raise TokenMDPError("prompt: empty prompt (no turns, no start marker); set EpisodeFormat.start_agent")
+    return out
+
+
+@dataclass(eq=False)
+class TokenizedDataset(Dataset):
+    """A torch ``Dataset`` of :class:`TokenMDP`, tokenised once up front (each distinct text encoded once).
+
+    Items are named ``episode {i}`` (or ``names[i]``) in errors. Collate with
+    :func:`lexiq.data.collate.collate_mdp`.
+    """
+
+    episodes: Sequence[Episode]
+    tokenizer: Any
+    fmt: EpisodeFormat | None = None
+    """Markers; default :meth:`EpisodeFormat.for_tokenizer`."""
+    gamma: float = 1.0
+    max_length: int | None = None
+    truncation: Truncation = "error"
+    names: Sequence[str] | None = None
+    items: list[TokenMDP] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_args(self.gamma, self.max_length, self.truncation)
+        if self.fmt is None:
+            self.fmt = EpisodeFormat.for_tokenizer(self.tokenizer)
+        markers = _resolve_markers(self.tokenizer, self.fmt)
+        n_eps = len(self.episodes)
+        names = list(self.names) if self.names is not None else [f"episode {i}" for i in range(n_eps)]
+        if len(names) != len(self.episodes):
+            raise ValueError(f"TokenizedDataset: {len(names)} names for {len(self.episodes)} episodes")
+        texts: list[str] = []
+        owner: list[tuple[int, int]] = []
+        for e, ep in enumerate(self.episodes):
+            for t, turn in enumerate(ep.turns):
+                texts.append(turn.text)
+                owner.append((e, t))
+        flat = _encode_many(self.tokenizer, texts, lambda i: f"{names[owner[i][0]]}: turn {owner[i][1]}")
+        self.items = []
+        pos = 0
+        for e, ep in enumerate(self.episodes):
+            ids = flat[pos:pos + len(ep.turns)]
+            pos += len(ep.turns)
+            self.items.append(_build(ep, ids, markers, float(self.gamma), self.max_length, self.truncation,
+                                     names[e]))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> TokenMDP:
+        return self.items[i]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [it.length for it in self.items]
+
+    @property
+    def n_truncated(self) -> int:
+        """How many episodes lost turns to ``drop_turns`` / ``left`` truncation."""
+        return sum(it.was_truncated for it in self.items)
+
+
+__all__ = [
+    "EpisodeFormat",
+    "TokenMDP",
+    "TokenMDPError",
+    "TokenizedDataset",
+    "TRUNCATION_MODES",
+    "Truncation",
+    "UnencodableTextError",
+    "build_prompt",
+    "build_token_mdp",
+    "encode_checked",
+]

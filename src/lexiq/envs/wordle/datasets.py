@@ -1,0 +1,183 @@
+"""Synthetic Wordle datasets of the ILQL paper (Snell et al. 2022, arXiv 2206.11871; ``specs/wordle.md`` §8).
+
+``generate_dataset(kind, n_episodes, seed)`` plays scripted policies (§6) in the resampling environment (§3.1)
+and returns lexiq :class:`Episode` objects (§5.1 turn structure). Kinds:
+
+* ``"expert"`` (§8.1): OptimalPolicy with the start-word policy; ``n_episodes`` games.
+* ``"mixed"``: mixed-quality data. Each game draws ``p_smart`` uniformly from ``p_smart_levels``
+  (default ``[0.0, 0.25, 0.5, 0.75, 1.0]``); at every step the expert plays with probability ``p_smart``, else a
+  uniform word of the whole vocabulary. ``meta["p_smart"]`` records the level.
+* ``"adversarial"`` (§8.3): for each of ``n_episodes`` expert games: the expert game (kind ``expert``); if it has
+  at least 3 guesses, ``n_adversarial`` (5) games of RepeatPolicy(first_n=2) continued from the state after the
+  expert's 2nd guess (kind ``adversarial``, ``branch_at=2``); then ``n_suboptimal`` (5) games of
+  RandomMixturePolicy(prob_smart=0.5) from scratch (kind ``suboptimal``).
+* ``"branch"`` (§8.2): for each of ``n_episodes`` expert games, from every non-terminal state of the expert game
+  (``branch_at = k`` guesses already played, including the empty start) ``n_suboptimal`` (1) games of
+  WrongPolicy(vocab=allowed_guesses) to the end (kind ``branch_suboptimal``), then the expert game itself.
+
+For ``adversarial`` and ``branch``, ``n_episodes`` counts *expert games* (upstream's ``n_trajectories``); the
+returned list is longer. Episodes of one expert game share ``meta["group"]``; continuations include their prefix.
+Every ``meta`` has ``kind``, ``policy``, ``vocab``, ``feedback`` and ``solved``.
+
+Reproducibility: one ``numpy`` Generator seeded with ``seed`` drives every choice (targets and policies), so a
+seed fixes the dataset; the optimal-choice cache only stores deterministic argmax sets and never changes results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lexiq.data.episode import Episode
+from lexiq.envs.wordle.game import GameState, WordList, check_feedback_rule
+from lexiq.envs.wordle.policies import (
+    START_WORDS,
+    MixturePolicy,
+    OptimalPolicy,
+    RandomMixturePolicy,
+    RepeatPolicy,
+    StartWordPolicy,
+    UniformWordPolicy,
+    WordlePolicy,
+    WrongPolicy,
+)
+
+KINDS = ("expert", "mixed", "adversarial", "branch")
+DEFAULT_P_SMART_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "expert": {},
+    "mixed": {"p_smart_levels": DEFAULT_P_SMART_LEVELS},
+    "adversarial": {"n_adversarial": 5, "n_suboptimal": 5, "prob_smart": 0.5, "first_n": 2},
+    "branch": {"n_suboptimal": 1, "branch_vocab": "allowed_guesses"},
+}
+_COMMON = {"feedback": "ilql", "start_words": START_WORDS, "progress": False}
+
+
+def _trajectory(state: GameState, policy: WordlePolicy, rng: np.random.Generator) -> list[GameState]:
+    """All states from ``state`` (included) to the end of the game."""
+    states = [state]
+    while not state.done:
+        state = state.step(policy.act(state), rng)
+        states.append(state)
+    return states
+
+
+def _play(state: GameState, policy: WordlePolicy, rng: np.random.Generator) -> GameState:
+    while not state.done:
+        state = state.step(policy.act(state), rng)
+    return state
+
+
+def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | str | os.PathLike[str] | Sequence[str]
+                     = "answers", **options: Any) -> list[Episode]:
+    """Generate a Wordle dataset (see the module docstring for the kinds and their options).
+
+    Common options: ``feedback`` ("ilql" | "nyt"), ``start_words`` (expert's opening list; None or () for pure
+    information gain), ``progress`` (tqdm bar). Kind options: ``p_smart_levels`` (mixed); ``n_adversarial``,
+    ``n_suboptimal``, ``prob_smart``, ``first_n`` (adversarial); ``n_suboptimal``, ``branch_vocab`` (branch).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown Wordle dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
+    allowed = {**_COMMON, **_OPTIONS[kind]}
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for kind {kind!r}; expected some of {sorted(allowed)}")
+    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 0:
+        raise ValueError(f"n_episodes must be a non-negative int, got {n_episodes!r}")
+    opt = {**allowed, **options}
+    feedback = check_feedback_rule(opt["feedback"])
+    words = WordList.resolve(vocab)
+    words.pattern_matrix(feedback)  # precompute once (vocab x vocab) so every step is a table lookup
+    rng = np.random.default_rng(seed)
+
+    start_words = opt["start_words"]
+    start = StartWordPolicy(start_words, rng=rng) if start_words else None
+    expert = OptimalPolicy(start, rng=rng)
+    base_meta = {"vocab": words.name, "feedback": feedback}
+    init = GameState.initial(words, feedback=feedback)
+
+    def meta(kind_: str, policy: WordlePolicy, end: GameState, **extra: Any) -> dict[str, Any]:
+        return {"kind": kind_, "policy": policy.name, **base_meta, "solved": bool(end.solved), **extra}
+
+    out: list[Episode] = []
+    it: Any = range(n_episodes)
+    if opt["progress"]:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc=f"wordle {kind}")
+
+    if kind == "expert":
+        for _ in it:
+            end = _play(init, expert, rng)
+            out.append(end.episode(meta("expert", expert, end)))
+        return out
+
+    if kind == "mixed":
+        levels = [float(p) for p in opt["p_smart_levels"]]
+        if not levels or any(not 0.0 <= p <= 1.0 for p in levels):
+            raise ValueError(f"p_smart_levels must be a non-empty list of probabilities, got {opt['p_smart_levels']!r}")
+        mix = MixturePolicy(0.0, expert, UniformWordPolicy(rng=rng), rng=rng)
+        for _ in it:
+            mix.prob1 = levels[int(rng.integers(len(levels)))]
+            end = _play(init, mix, rng)
+            out.append(end.episode(meta("mixed", mix, end, p_smart=mix.prob1) | {"policy": "mixed"}))
+        return out
+
+    if kind == "adversarial":
+        repeat = RepeatPolicy(first_n=int(opt["first_n"]), rng=rng)
+        subopt = RandomMixturePolicy(float(opt["prob_smart"]), rng=rng)
+        for i in it:
+            states = _trajectory(init, expert, rng)
+            end = states[-1]
+            out.append(end.episode(meta("expert", expert, end, group=i)))
+            if len(states) > 3:  # the expert made at least 3 guesses: branch after its 2nd guess
+                for _ in range(int(opt["n_adversarial"])):
+                    e = _play(states[2], repeat, rng)
+                    out.append(e.episode(meta("adversarial", repeat, e, group=i, branch_at=2)))
+            for _ in range(int(opt["n_suboptimal"])):
+                e = _play(init, subopt, rng)
+                out.append(e.episode(meta("suboptimal", subopt, e, group=i)))
+        return out
+
+    # branch
+    wrong = WrongPolicy(WordList.resolve(opt["branch_vocab"]), rng=rng)
+    for i in it:
+        states = _trajectory(init, expert, rng)
+        for k, s in enumerate(states[:-1]):
+            for _ in range(int(opt["n_suboptimal"])):
+                e = _play(s, wrong, rng)
+                out.append(e.episode(meta("branch_suboptimal", wrong, e, group=i, branch_at=k)))
+        end = states[-1]
+        out.append(end.episode(meta("expert", expert, end, group=i)))
+    return out
+
+
+def _solved(ep: Episode) -> bool:
+    if "solved" in ep.meta:
+        return bool(ep.meta["solved"])
+    agent = ep.agent_turns
+    return bool(ep.terminated and agent and agent[-1].reward == 0.0)
+
+
+def dataset_stats(episodes: Sequence[Episode]) -> dict[str, Any]:
+    """``n``, ``mean_return``, ``stderr`` (population std / sqrt(n), as upstream), ``success_rate``,
+    ``mean_guesses`` (agent turns per episode) and ``kinds`` (count per ``meta["kind"]``)."""
+    n = len(episodes)
+    if n == 0:
+        return {"n": 0, "mean_return": math.nan, "stderr": math.nan, "success_rate": math.nan,
+                "mean_guesses": math.nan, "kinds": {}}
+    returns = np.array([ep.total_reward for ep in episodes], dtype=np.float64)
+    return {
+        "n": n,
+        "mean_return": float(returns.mean()),
+        "stderr": float(returns.std() / math.sqrt(n)),
+        "success_rate": float(np.mean([_solved(ep) for ep in episodes])),
+        "mean_guesses": float(np.mean([len(ep.agent_turns) for ep in episodes])),
+        "kinds": dict(Counter(str(ep.meta.get("kind", "")) for ep in episodes)),
+    }

@@ -1,0 +1,94 @@
+"""Bad input ends in one clear line on stderr, exit status 2, and no partial output."""
+
+import json
+
+import pytest
+
+from lexiq.cli import main
+
+
+def _episode(text="raise"):
+    return {"turns": [{"role": "agent", "text": text, "reward": -1.0},
+                      {"role": "environment", "text": "<b><b><b><b><b>"}], "terminated": True}
+
+
+def _write(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def _run_train(tmp_path, capsys, data_path, *extra, objective="bc"):
+    out = tmp_path / "run"
+    code = main(["train", objective, "--config", "configs/wordle/bc.yaml", f"data.train={data_path}",
+                 f"train.output_dir={out}", "train.max_steps=1", "train.progress=false", "eval.env=null",
+                 "model.path=tiny", *extra])
+    err = capsys.readouterr().err.strip()
+    return code, err, out
+
+
+def _assert_one_line_error(code, err, *needles):
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("lexiq: error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_malformed_jsonl_names_file_and_line(tmp_path, capsys):
+    data = _write(tmp_path / "bad.jsonl", [json.dumps(_episode()), "{not json"])
+    code, err, out = _run_train(tmp_path, capsys, data)
+    _assert_one_line_error(code, err, "bad.jsonl:2", "JSON")
+    assert not out.exists()
+
+
+def test_empty_episode_is_rejected(tmp_path, capsys):
+    data = _write(tmp_path / "empty.jsonl", [json.dumps(_episode()), json.dumps({"turns": []})])
+    code, err, out = _run_train(tmp_path, capsys, data)
+    _assert_one_line_error(code, err, "empty.jsonl:2", "empty episode")
+    assert not out.exists()
+
+
+def test_over_long_episode_is_rejected(tmp_path, capsys):
+    data = _write(tmp_path / "long.jsonl", [json.dumps(_episode()), json.dumps(_episode("abcde" * 8))])
+    code, err, out = _run_train(tmp_path, capsys, data, "data.max_length=20")
+    _assert_one_line_error(code, err, "max_length")
+    assert "1" in err  # names the episode
+    assert not out.exists()
+
+
+def test_unknown_objective(tmp_path, capsys):
+    data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
+    code, err, out = _run_train(tmp_path, capsys, data, objective="ppo_magic")
+    _assert_one_line_error(code, err, "unknown objective 'ppo_magic'", "ilql")
+    assert not out.exists()
+
+
+def test_missing_model_directory(tmp_path, capsys):
+    data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
+    missing = tmp_path / "no_such_model"
+    code, err, out = _run_train(tmp_path, capsys, data, f"model.path={missing}")
+    _assert_one_line_error(code, err, "no_such_model", "does not exist")
+    assert not out.exists()
+    code = main(["eval", "--model", str(missing)])
+    _assert_one_line_error(code, capsys.readouterr().err.strip(), "no_such_model")
+
+
+def test_unknown_config_key(tmp_path, capsys):
+    data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
+    code, err, out = _run_train(tmp_path, capsys, data, "train.learning_rate=1")
+    _assert_one_line_error(code, err, "train.learning_rate")
+    assert not out.exists()
+
+
+def test_missing_data_file(tmp_path, capsys):
+    code, err, out = _run_train(tmp_path, capsys, tmp_path / "nope.jsonl")
+    _assert_one_line_error(code, err, "nope.jsonl")
+    assert not out.exists()
+
+
+def test_data_wordle_writes_nothing_on_bad_vocab(tmp_path, capsys):
+    out = tmp_path / "w.jsonl"
+    with pytest.raises(SystemExit):
+        main(["data", "wordle", "--kind", "nonsense", "--out", str(out)])
+    assert not out.exists()

@@ -1,0 +1,141 @@
+"""Synthetic Wordle datasets and scripted-policy quality (specs/wordle.md §4.4, §6, §8;
+ILQL, Snell et al. 2022, arXiv 2206.11871)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from lexiq.data.episode import AGENT, Episode, Turn, validate_episode
+from lexiq.envs.wordle import (
+    GameState,
+    RandomMixturePolicy,
+    RepeatPolicy,
+    WordList,
+    WrongPolicy,
+    dataset_stats,
+    generate_dataset,
+    rollout,
+)
+
+
+def guesses(ep: Episode) -> list[str]:
+    return [t.text for t in ep.turns if t.role == AGENT]
+
+
+def test_seeded_determinism():
+    for kind in ("expert", "mixed", "adversarial", "branch"):
+        a = [e.to_dict() for e in generate_dataset(kind, 20, seed=3)]
+        b = [e.to_dict() for e in generate_dataset(kind, 20, seed=3)]
+        c = [e.to_dict() for e in generate_dataset(kind, 20, seed=4)]
+        assert a == b and a != c, kind
+
+
+def test_expert_dataset_quality_and_format():
+    eps = generate_dataset("expert", 300, seed=0)
+    for ep in eps[:50]:
+        validate_episode(ep)
+        assert ep.meta["kind"] == "expert" and ep.meta["policy"].startswith("optimal")
+    st = dataset_stats(eps)
+    assert st["n"] == 300 and st["kinds"] == {"expert": 300}
+    # spec §4.4: -2.60 +- 0.03 (s.e., 1,000 games); 300 games have s.e. ~0.055, so +-0.25 is > 4 s.e.
+    assert abs(st["mean_return"] + 2.60) < 0.25, st
+    assert st["success_rate"] > 0.97 and 3.3 < st["mean_guesses"] < 3.9
+    for ep in eps:
+        n = len(ep.agent_turns)
+        assert ep.total_reward == (-(n - 1) if ep.meta["solved"] else -6.0)
+
+
+def test_random_consistent_policy_is_worse_than_optimal():
+    vocab = WordList.named("answers")
+    rng = np.random.default_rng(0)
+    rand = RandomMixturePolicy(1.0, rng=rng)  # uniform consistent word every step
+    r_rand = np.mean([sum(rollout(GameState.initial(vocab), rand, rng).rewards) for _ in range(300)])
+    r_opt = dataset_stats(generate_dataset("expert", 300, seed=1))["mean_return"]
+    assert r_rand < r_opt - 0.2, (r_rand, r_opt)  # about -3.1 vs -2.64
+
+
+def test_mixed_dataset_levels():
+    eps = generate_dataset("mixed", 200, seed=0)
+    levels = {ep.meta["p_smart"] for ep in eps}
+    assert levels == {0.0, 0.25, 0.5, 0.75, 1.0}
+    by = {p: np.mean([e.total_reward for e in eps if e.meta["p_smart"] == p]) for p in levels}
+    assert by[1.0] > by[0.0] + 1.5  # expert -2.6 vs random words about -5.9
+    only = generate_dataset("mixed", 20, seed=0, p_smart_levels=[0.5])
+    assert {e.meta["p_smart"] for e in only} == {0.5} and all(e.meta["kind"] == "mixed" for e in only)
+
+
+def test_adversarial_dataset_structure():
+    eps = generate_dataset("adversarial", 40, seed=0)
+    groups: dict[int, list[Episode]] = {}
+    for ep in eps:
+        groups.setdefault(ep.meta["group"], []).append(ep)
+    assert sorted(groups) == list(range(40))
+    for grp in groups.values():
+        expert = [e for e in grp if e.meta["kind"] == "expert"]
+        adv = [e for e in grp if e.meta["kind"] == "adversarial"]
+        sub = [e for e in grp if e.meta["kind"] == "suboptimal"]
+        assert len(expert) == 1 and len(sub) == 5
+        assert len(adv) == (5 if len(expert[0].agent_turns) >= 3 else 0)
+        for e in adv:
+            g = guesses(e)
+            assert g[:2] == guesses(expert[0])[:2] and set(g[2:]) <= set(g[:2]) and len(g) == 6
+            assert e.total_reward == -6.0 and e.meta["branch_at"] == 2
+
+
+def test_branch_dataset_structure():
+    eps = generate_dataset("branch", 30, seed=0, n_suboptimal=2)
+    groups: dict[int, list[Episode]] = {}
+    for ep in eps:
+        groups.setdefault(ep.meta["group"], []).append(ep)
+    allowed = WordList.named("allowed_guesses")
+    for grp in groups.values():
+        assert grp[-1].meta["kind"] == "expert"
+        expert = guesses(grp[-1])
+        branches = grp[:-1]
+        assert len(branches) == 2 * len(expert)  # n_suboptimal per non-terminal expert state
+        for e in branches:
+            k = e.meta["branch_at"]
+            g = guesses(e)
+            assert e.meta["kind"] == "branch_suboptimal" and g[:k] == expert[:k]
+            assert all(w in allowed for w in g[k:]) and len(g) == 6 and e.total_reward == -6.0
+
+
+def test_scripted_policies_behaviour():
+    vocab = WordList.named("answers")
+    rng = np.random.default_rng(0)
+    s = GameState.initial(vocab).step("raise", rng).step("mount", rng)
+    wrong = WrongPolicy("allowed_guesses", rng=rng)
+    consistent = set(s.consistent_words)
+    assert all(wrong.act(s) not in consistent for _ in range(200))
+    rep = RepeatPolicy(first_n=1, rng=rng)
+    assert {rep.act(s) for _ in range(20)} == {"raise"}
+    smart = RandomMixturePolicy(1.0, vocab="allowed_guesses", rng=rng)  # refiltered by the game's feedback
+    allowed = WordList.named("allowed_guesses")
+    hist = [(g, p) for g, p in zip(s.guesses, s.patterns, strict=True)]
+    ok = {allowed[int(i)] for i in allowed.consistent_with(hist)}
+    assert consistent <= ok and all(smart.act(s) in ok for _ in range(50))
+
+
+def test_dataset_stats_and_errors():
+    won = Episode([Turn(AGENT, "raise", -1.0), Turn("environment", "<b>" * 5), Turn(AGENT, "could", 0.0)])
+    lost = Episode([Turn(AGENT, "xx", -1.0)] * 6)
+    st = dataset_stats([won, lost])
+    assert st["n"] == 2 and st["mean_return"] == -3.5 and st["success_rate"] == 0.5 and st["mean_guesses"] == 4.0
+    assert st["stderr"] == pytest.approx(2.5 / np.sqrt(2))
+    with pytest.raises(ValueError, match="unknown Wordle dataset kind 'experts'"):
+        generate_dataset("experts", 1, seed=0)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['p_smart'\]"):
+        generate_dataset("expert", 1, seed=0, p_smart=0.5)
+
+
+@pytest.mark.slow
+def test_expert_generation_speed():
+    generate_dataset("expert", 2000, seed=0)  # warm the caches
+    t = time.perf_counter()
+    n = 20_000
+    eps = generate_dataset("expert", n, seed=1)
+    dt = time.perf_counter() - t
+    print(f"\nexpert episodes/s: {n / dt:,.0f}  stats: {dataset_stats(eps)}")
