@@ -1,10 +1,11 @@
-"""Exact greedy Q-guided decoding with one Q head over the vocabulary instead of all of them (CPU).
+"""Exact greedy Q-guided decoding that often evaluates only one Q head over the vocabulary (CPU).
 
-Greedy search needs only ``argmax_a ℓ(a) + A(a)`` with ``A = A(Q̄)``, ``Q̄ = min_i Q_i``. A is monotone in Q̄
-and ``Q̄ ≤ Q_1``, so ``u = ℓ + A(Q_1)`` bounds ``ℓ + A`` from above. It is enough to compute the exact score of
-the k tokens with the largest ``u`` (gathered rows of every Q head): when the best of them reaches the largest
-``u`` of every other token, no other token can win. The bound is used while it pays off (:class:`Gate`),
-and the full computation is the fall-back, so the chosen tokens are always those of the full computation.
+Greedy search needs only ``argmax_a ℓ(a) + A(a)`` with ``A = A(Q̄)``, ``Q̄ = min_i Q_i``. A is monotone in Q̄,
+so ``ℓ + A(min_i Q_i) = min_i (ℓ + A(Q_i))`` and ``u = ℓ + A(Q_1)`` bounds it from above. It is enough to
+compute the exact score of the k tokens with the largest ``u`` (gathered rows of every Q head): when the best
+of them reaches the largest ``u`` of every other token, no other token can win and Q_2.. are never evaluated
+over the vocabulary. Otherwise the other heads follow (exactly the full computation). The check is tried
+while it pays off (:class:`Gate`); the chosen tokens are always those of the full computation.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import math
 import torch
 
 BOUND_MIN_VOCAB = 4096
-"""Greedy decoding on CPU uses the bound from this vocabulary size on (below it the extra small operations
-cost more than the Q head they save)."""
+"""Greedy decoding on CPU evaluates the Q heads one at a time with the bound check from this vocabulary size
+on (below it the extra small operations cost more than the Q head they save)."""
 BOUND_CANDIDATES = 16
-"""Tokens whose exact guided score is computed before the bound gives up."""
+"""Tokens whose exact guided score is computed to check the bound."""
 BOUND_GROUP = 32
 """Tokens per group in the candidate search (the best BOUND_CANDIDATES groups are searched)."""
 PROBE_EVERY = 8
-"""A bound that stopped paying off is still tried once every this many steps."""
+"""A check that stopped paying off is still tried once every this many steps."""
 
 
 def top_tokens(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
