@@ -13,8 +13,8 @@ actions of one turn whose reward sits on its last token; every step is forward +
 the methods interleaved so that drift of the machine hits all of them alike.
 
 Memory: every training variant runs in a fresh subprocess; on CPU the figure is the peak resident set size
-minus the resident size just before the model was built (so: weights + gradients + optimizer state +
-activations), on CUDA ``torch.cuda.max_memory_allocated``.
+(VmHWM, reset after the imports) minus the resident size just before the model was built (so: weights +
+gradients + optimizer state + activations, 3 steps), on CUDA ``torch.cuda.max_memory_allocated``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,21 @@ PROMPT = 16
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * resource.getpagesize()
+
+
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux ≥ 4.0)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def _peak_rss_bytes() -> int:
+    """Peak RSS of this process image (VmHWM; unlike ru_maxrss it is not inherited from the parent at fork)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("VmHWM not found in /proc/self/status")
 
 
 def _model(shape: dict, device: str):
@@ -119,6 +134,7 @@ def _memory_child(config: str, variant: str, steps: int, device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
+        _reset_peak_rss()
         base = _rss_bytes()
     stepper = _Stepper(shape, variant, device)
     for _ in range(steps):
@@ -126,7 +142,7 @@ def _memory_child(config: str, variant: str, steps: int, device: str) -> None:
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() - base
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        peak = _peak_rss_bytes() - base
     print(json.dumps({"peak_bytes": peak}))
 
 

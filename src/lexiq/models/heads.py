@@ -9,7 +9,7 @@ Shapes (h = backbone hidden size, d = ``head_hidden``, |V| = vocabulary size)::
 This is the MLP head of Snell et al. (ILQL, arXiv 2206.11871, §2.1 of ``specs/ilql.md``) with a narrower hidden
 layer: the paper uses d = 2h; lexiq defaults to ``d = clamp(h // 4, 32, 256)``. With a large vocabulary the
 ``d×|V|`` output layer dominates the cost of a Q head, so a narrow d keeps Q-guided decoding and the CQL term
-cheap (see ``docs/benchmarks.md``); Wordle results hold with it.
+cheap (see ``docs/benchmarks.md``). Set ``head_hidden`` to 2h for the paper's shape.
 
 The first layers of V, Q1 and Q2 are stored as one ``Linear(h → 3d)`` (mathematically three separate MLP
 trunks, computed with one matmul); likewise the two target trunks as ``Linear(h → 2d)``. The output layers of

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-_CHUNK_ELEMENTS = 1 << 22  # ~16 MB of fp32 scores per chunk
+_CHUNK_ELEMENTS = 1 << 21  # ~8 MB of fp32 scores per chunk
 
 
 class _LinearLogSumExp(torch.autograd.Function):
@@ -53,9 +53,10 @@ class _LinearLogSumExp(torch.autograd.Function):
         c = g[:, :1]
         if not torch.allclose(g, c.expand_as(g)):
             raise RuntimeError("linear_logsumexp: the result must be reduced with a plain sum/mean over rows")
-        out_z = grad_z * c.unsqueeze(-1) if grad_z.numel() else None
-        out_w = grad_w * c.unsqueeze(-1) if grad_w.numel() else None
-        out_b = grad_b * c if grad_b.numel() else None
+        # scaled in place: the stored tensors are not needed again and this avoids a second copy of grad_w
+        out_z = grad_z.mul_(c.unsqueeze(-1)) if grad_z.numel() else None
+        out_w = grad_w.mul_(c.unsqueeze(-1)) if grad_w.numel() else None
+        out_b = grad_b.mul_(c) if grad_b.numel() else None
         return out_z, out_w, out_b, None
 
 
@@ -65,6 +66,7 @@ def linear_logsumexp(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     weight ``[k,|V|,d]``, bias ``[k,|V|]``.
 
     The returned tensor may only be reduced by a plain sum or mean over rows before ``backward`` (its gradient is
-    formed in the forward pass); that is how the CQL term uses it, and a violation raises.
+    formed in the forward pass); that is how the CQL term uses it, and a violation raises. One backward pass only
+    (no ``retain_graph`` double backward).
     """
     return _LinearLogSumExp.apply(z, weight, bias, chunk_elements)
