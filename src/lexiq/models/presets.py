@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lexiq.models.model import LexiqModel, ModelLoadError, check_model_dir
 
@@ -48,6 +48,9 @@ class ModelConfig:
     """Override the preset's number of attention heads."""
     dropout: float = 0.0
     """Dropout of from-scratch presets."""
+    arch: Literal["gpt2", "llama"] = "gpt2"
+    """Architecture of from-scratch presets: gpt2 (learned absolute positions) or llama (rotary positions,
+    RMSNorm, SwiGLU; same layers/width/heads, MLP width 4×)."""
 
 
 def load_tokenizer(cfg: ModelConfig) -> Any:
@@ -80,13 +83,23 @@ def build_model(cfg: ModelConfig, tokenizer: Any) -> LexiqModel:
         for key in ("n_layer", "n_embd", "n_head"):
             if getattr(cfg, key) is not None:
                 shape[key] = getattr(cfg, key)
+        ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+               "pad_token_id": tokenizer.pad_token_id}
+        if cfg.arch == "llama":
+            from transformers import LlamaConfig, LlamaForCausalLM
+
+            config = LlamaConfig(
+                vocab_size=len(tokenizer), hidden_size=shape["n_embd"], num_hidden_layers=shape["n_layer"],
+                num_attention_heads=shape["n_head"], num_key_value_heads=shape["n_head"],
+                intermediate_size=4 * shape["n_embd"], max_position_embeddings=cfg.n_positions,
+                attention_dropout=cfg.dropout, tie_word_embeddings=True, **ids,
+            )
+            return LexiqModel(LlamaForCausalLM(config), meta={"preset": cfg.path, "arch": "llama"})
         config = GPT2Config(
             vocab_size=len(tokenizer), n_positions=cfg.n_positions, resid_pdrop=cfg.dropout,
-            embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **shape,
+            embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, **ids, **shape,
         )
-        model = LexiqModel(GPT2LMHeadModel(config), meta={"preset": cfg.path})
-        return model
+        return LexiqModel(GPT2LMHeadModel(config), meta={"preset": cfg.path, "arch": "gpt2"})
     check_model_dir(cfg.path)
     model = LexiqModel.from_pretrained(cfg.path)
     if model.vocab_size < len(tokenizer):

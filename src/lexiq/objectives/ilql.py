@@ -120,16 +120,42 @@ def cql_term(model: LexiqModel, zq: torch.Tensor, q: torch.Tensor, temperature: 
     return lse.sum() - (q * inv_t).sum()
 
 
-class ILQL(Objective):
-    """Implicit Language Q-Learning with a shared (default) or separate target backbone."""
+def cql_and_policy_terms(model: LexiqModel, f: dict[str, torch.Tensor], n: torch.Tensor, cql_weight: float,
+                         cql_temperature: float, policy_weight: float,
+                         omega: torch.Tensor | None = None) -> tuple[torch.Tensor | float, dict[str, float]]:
+    """``w_CQL·L_CQL + w_π·L_π`` (each skipped at weight 0) from :func:`action_features` output ``f``.
 
-    name = "ilql"
-    config_class = ILQLConfig
+    ``L_π = (1/n) Σ_t ω_t·[−log π_β(a_t|s_t)]`` with ``ω ≡ 1`` unless ``omega`` is given.
+    """
+    total: torch.Tensor | float = 0.0
+    metrics: dict[str, float] = {}
+    if cql_weight > 0:
+        loss_cql = cql_term(model, f["zq"], f["q"], cql_temperature) / n
+        total = total + cql_weight * loss_cql
+        metrics["losses/cql"] = loss_cql.item()
+    if policy_weight > 0:
+        nll = F.cross_entropy(model.logits(f["hidden_actions"]).float(), f["actions"], reduction="none")
+        loss_pi = (nll if omega is None else omega * nll).sum() / n
+        total = total + policy_weight * loss_pi
+        metrics["losses/policy"] = loss_pi.item()
+    return total, metrics
+
+
+class ValueObjective(Objective):
+    """Shared set-up of objectives with V/Q heads (their config derives from :class:`ValueHeadsFields`)."""
+
     uses_heads = True
 
     def setup_model(self, model: LexiqModel) -> None:
         if model.heads is None:
             model.add_heads(heads_config(self.config))
+
+
+class ILQL(ValueObjective):
+    """Implicit Language Q-Learning with a shared (default) or separate target backbone."""
+
+    name = "ilql"
+    config_class = ILQLConfig
 
     def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         cfg: ILQLConfig = self.config
@@ -146,22 +172,15 @@ class ILQL(Objective):
         expectile_w = torch.abs(cfg.tau - (diff < 0).float())
         loss_v = (expectile_w * diff**2).sum() / n
 
-        total = cfg.q_weight * loss_q + cfg.v_weight * loss_v
-        metrics: dict[str, Any] = {}
-        if cfg.cql_weight > 0:
-            loss_cql = cql_term(model, f["zq"], q, cfg.cql_temperature) / n
-            total = total + cfg.cql_weight * loss_cql
-            metrics["losses/cql"] = loss_cql.item()
-        if cfg.policy_weight > 0:
-            logits = model.logits(f["hidden_actions"])
-            nll = F.cross_entropy(logits.float(), f["actions"], reduction="none")
+        omega = None
+        if cfg.awac_beta or cfg.awac_clip is not None:
             with torch.no_grad():
-                omega = torch.exp(cfg.awac_beta * diff.detach()) if cfg.awac_beta else torch.ones_like(nll)
+                omega = torch.exp(cfg.awac_beta * diff.detach())
                 if cfg.awac_clip is not None:
                     omega = omega.clamp(max=cfg.awac_clip)
-            loss_pi = (omega * nll).sum() / n
-            total = total + cfg.policy_weight * loss_pi
-            metrics["losses/policy"] = loss_pi.item()
+        extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature,
+                                              cfg.policy_weight, omega)
+        total = cfg.q_weight * loss_q + cfg.v_weight * loss_v + extra
         with torch.no_grad():
             metrics.update({
                 "losses/total": total.item(), "losses/q": loss_q.item(), "losses/v": loss_v.item(),

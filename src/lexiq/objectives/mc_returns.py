@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lexiq.models.model import LexiqModel
-from lexiq.objectives.base import Batch, Objective, count_tokens
-from lexiq.objectives.ilql import ValueHeadsFields, action_features, cql_term, heads_config
+from lexiq.objectives.base import Batch, count_tokens
+from lexiq.objectives.ilql import ValueHeadsFields, ValueObjective, action_features, cql_and_policy_terms
 
 
 @dataclass
@@ -50,16 +49,11 @@ class MCReturnsConfig(ValueHeadsFields):
     """Weight of the behaviour-cloning term for π_β."""
 
 
-class MCReturns(Objective):
+class MCReturns(ValueObjective):
     """Q and V regression onto Monte-Carlo returns-to-go plus BC; decoded with Q-guidance."""
 
     name = "mc_returns"
     config_class = MCReturnsConfig
-    uses_heads = True
-
-    def setup_model(self, model: LexiqModel) -> None:
-        if model.heads is None:
-            model.add_heads(heads_config(self.config))
 
     def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         cfg: MCReturnsConfig = self.config
@@ -70,17 +64,8 @@ class MCReturns(Objective):
         v = f["v_all"][mask]
         loss_q = ((q - returns.unsqueeze(0)) ** 2).sum() / n
         loss_v = ((v - returns) ** 2).sum() / n
-        total = cfg.q_weight * loss_q + cfg.v_weight * loss_v
-        metrics: dict[str, Any] = {}
-        if cfg.cql_weight > 0:
-            loss_cql = cql_term(model, f["zq"], q, cfg.cql_temperature) / n
-            total = total + cfg.cql_weight * loss_cql
-            metrics["losses/cql"] = loss_cql.item()
-        if cfg.policy_weight > 0:
-            nll = F.cross_entropy(model.logits(f["hidden_actions"]).float(), f["actions"], reduction="none")
-            loss_pi = nll.sum() / n
-            total = total + cfg.policy_weight * loss_pi
-            metrics["losses/policy"] = loss_pi.item()
+        extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature, cfg.policy_weight)
+        total = cfg.q_weight * loss_q + cfg.v_weight * loss_v + extra
         with torch.no_grad():
             metrics.update({
                 "losses/total": total.item(), "losses/q": loss_q.item(), "losses/v": loss_v.item(),
