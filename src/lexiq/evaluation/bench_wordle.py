@@ -4,8 +4,8 @@
    per step with random words, ``specs/wordle.md`` §6) and measure the scripted optimal policy in the
    evaluation environment (the normalisation's 100 anchor);
 2. for every seed and method, train a char-level GPT-2 from scratch with ``configs/wordle/<method>.yaml``;
-3. evaluate each policy in the resampling environment on ``answers.txt`` (≥ 512 games per seed, greedy; value
-   methods choose β on separate games);
+3. evaluate each policy in the resampling environment on the configured vocabulary (``official_200`` by
+   default; ≥ 512 games per seed, greedy; value methods choose β on separate games);
 4. write ``results.json``, ``results.md`` (table) and ``returns.png``.
 
 The normalised score follows LMRL-Gym: 0 = the minimum return (−6), 50 = the data set's mean return,
@@ -26,8 +26,8 @@ from lexiq.config import apply_overrides, deep_merge, load_yaml
 METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
 
-QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 250}}}
-FULL = {"data_episodes": 20000, "seeds": 2, "overrides": {"train": {"max_steps": 1500}}}
+QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 500}}}
+FULL = {"data_episodes": 20000, "seeds": 2, "overrides": {"train": {"max_steps": 3000}}}
 
 
 def method_config(method: str) -> dict[str, Any]:
