@@ -179,7 +179,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     dw.add_argument("--kind", default="mixed", choices=["expert", "mixed", "adversarial", "branch"])
     dw.add_argument("--episodes", type=int, default=10_000)
     dw.add_argument("--seed", type=int, default=0)
-    dw.add_argument("--vocab", default="answers", help="answers (2,315), official_200 (236), official_400 (431), allowed_guesses or a word-list file")
+    dw.add_argument("--vocab", default="answers",
+                    help="answers (2,315), official_200 (236), official_400 (431), allowed_guesses or a file")
     dw.add_argument("--out", required=True, help="output JSONL file")
     dw.set_defaults(func=_cmd_data_wordle)
 
