@@ -62,6 +62,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     apply_overrides(data, args.overrides)
     cfg, obj_cfg = parse_run_config(args.objective, data)
     result = run_training(args.objective, cfg, obj_cfg)
+    from lexiq.train import process_state
+
+    if not process_state().is_main_process:
+        return 0
     print(json.dumps({k: v for k, v in result.items() if k != "final_metrics"}, indent=2))
     return 0
 

@@ -158,9 +158,9 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
     model = build_model(cfg.model, tokenizer)
     model.meta.update({"objective": objective_name, "episode_format": dataclasses.asdict(fmt),
                        "decoding": to_dict(cfg.decoding)})
-    from accelerate import PartialState
+    from lexiq.train import process_state
 
-    main_process = PartialState().is_main_process
+    main_process = process_state().is_main_process
     out = Path(cfg.train.output_dir)
     if main_process:
         out.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,17 @@ class TrainError(RuntimeError):
     """The training set-up is invalid."""
 
 
+def process_state() -> Any:
+    """Accelerate's process state, created the way the trainer's Accelerator needs it.
+
+    Without CUDA, Accelerate only forms a multi-process (gloo) group when asked for its CPU mode; the state is a
+    singleton, so any code that queries it before training must ask the same way.
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def _schedule(cfg: TrainConfig) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if cfg.warmup_steps and step < cfg.warmup_steps:
@@ -159,6 +170,7 @@ def train(
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainError("the training set is empty")
     if accelerator is None:
+        process_state()
         accelerator = Accelerator(
             cpu=not torch.cuda.is_available(),  # also makes `accelerate launch` / torchrun use gloo on CPU machines
             gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,

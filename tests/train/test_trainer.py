@@ -80,3 +80,25 @@ def test_metrics_and_checkpoint_layout(tmp_path):
     lm = AutoModelForCausalLM.from_pretrained(out / "policy")
     assert lm.config.vocab_size == 35
     assert (out / "checkpoints" / "step_2" / "trainer_state.json").exists()
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate CLI not installed")
+def test_cli_train_under_accelerate_launch_uses_both_processes(tmp_path):
+    from lexiq.data.jsonl import write_episodes
+    from lexiq.envs.wordle.datasets import generate_dataset
+
+    data = tmp_path / "d.jsonl"
+    write_episodes(data, generate_dataset("mixed", 32, seed=0, vocab="official_200"))
+    out = tmp_path / "run"
+    config = Path(__file__).resolve().parents[2] / "src" / "lexiq" / "configs" / "wordle" / "bc.yaml"
+    cmd = ["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29534", "-m", "lexiq.cli",
+           "train", "bc", "--config", str(config), f"data.train={data}", "model.path=tiny", "train.max_steps=2",
+           "train.batch_size=8", f"train.output_dir={out}", "train.progress=false", "eval.episodes=4"]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    assert result["num_processes"] == 2
+    assert result["eval"]["n_episodes"] == 4
+    assert proc.stdout.count('"num_processes"') == 1  # only the main process reports
