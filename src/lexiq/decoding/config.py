@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lexiq.config import ConfigError
+
 Strategy = Literal["greedy", "sample", "beam"]
 FilterOrder = Literal["before", "after"]
 QSource = Literal["target", "online"]
@@ -55,35 +57,35 @@ class DecodingConfig:
 
     def __post_init__(self) -> None:
         if self.strategy not in ("greedy", "sample", "beam"):
-            raise ValueError(f"decoding.strategy: expected 'greedy', 'sample' or 'beam', "
+            raise ConfigError(f"decoding.strategy: expected 'greedy', 'sample' or 'beam', "
                              f"got {self.strategy!r}")
         if self.filter_order not in ("before", "after"):
-            raise ValueError(f"decoding.filter_order: expected 'before' or 'after', "
+            raise ConfigError(f"decoding.filter_order: expected 'before' or 'after', "
                              f"got {self.filter_order!r}")
         if self.q_source not in ("target", "online"):
-            raise ValueError(f"decoding.q_source: expected 'target' or 'online', got {self.q_source!r}")
+            raise ConfigError(f"decoding.q_source: expected 'target' or 'online', got {self.q_source!r}")
         if self.beta < 0:
-            raise ValueError(f"decoding.beta: expected a value >= 0, got {self.beta}")
+            raise ConfigError(f"decoding.beta: expected a value >= 0, got {self.beta}")
         if not self.exp_adv and self.beta > 1:
-            raise ValueError(f"decoding.beta: with exp_adv=false β weighs good vs bad tokens and must lie in "
+            raise ConfigError(f"decoding.beta: with exp_adv=false β weighs good vs bad tokens and must lie in "
                              f"[0, 1], got {self.beta}")
         if self.temperature <= 0:
-            raise ValueError(f"decoding.temperature: expected a value > 0, got {self.temperature}")
+            raise ConfigError(f"decoding.temperature: expected a value > 0, got {self.temperature}")
         if self.top_k < 0:
-            raise ValueError(f"decoding.top_k: expected an integer >= 0 (0 = off), got {self.top_k}")
+            raise ConfigError(f"decoding.top_k: expected an integer >= 0 (0 = off), got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"decoding.top_p: expected a value in (0, 1], got {self.top_p}")
+            raise ConfigError(f"decoding.top_p: expected a value in (0, 1], got {self.top_p}")
         if self.num_beams < 1:
-            raise ValueError(f"decoding.num_beams: expected an integer >= 1, got {self.num_beams}")
+            raise ConfigError(f"decoding.num_beams: expected an integer >= 1, got {self.num_beams}")
         if self.max_new_tokens < 1:
-            raise ValueError(f"decoding.max_new_tokens: expected an integer >= 1, got {self.max_new_tokens}")
+            raise ConfigError(f"decoding.max_new_tokens: expected an integer >= 1, got {self.max_new_tokens}")
         if self.num_return_sequences < 1:
-            raise ValueError(f"decoding.num_return_sequences: expected an integer >= 1, got "
+            raise ConfigError(f"decoding.num_return_sequences: expected an integer >= 1, got "
                              f"{self.num_return_sequences}")
         if self.strategy == "greedy" and self.num_return_sequences != 1:
-            raise ValueError("decoding.num_return_sequences: greedy decoding returns one sequence per prompt")
+            raise ConfigError("decoding.num_return_sequences: greedy decoding returns one sequence per prompt")
         if self.strategy == "beam" and self.num_return_sequences > self.num_beams:
-            raise ValueError(f"decoding.num_return_sequences: at most num_beams ({self.num_beams}) with beam "
+            raise ConfigError(f"decoding.num_return_sequences: at most num_beams ({self.num_beams}) with beam "
                              f"search, got {self.num_return_sequences}")
 
     @property
