@@ -64,13 +64,15 @@ def _plot(methods: dict[str, dict[str, Any]], dataset: dict[str, Any], anchor: f
     means = [methods[m]["mean_return"] for m in names]
     errs = [methods[m]["stderr"] for m in names]
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.bar(names, means, yerr=errs, capsize=4, color=["#999999", "#6b8fb3", "#d9a441", "#3f8f5f"][: len(names)])
+    colors = ["#999999", "#6b8fb3", "#d9a441", "#3f8f5f"][: len(names)]
+    # bars rise from the minimum possible return, so the better method has the taller bar
+    ax.bar(names, [m - MIN_RETURN for m in means], bottom=MIN_RETURN, yerr=errs, capsize=4, color=colors)
     ax.axhline(dataset["mean_return"], color="k", ls="--", lw=1, label=f"data mean {dataset['mean_return']:.2f}")
     ax.axhline(anchor, color="g", ls=":", lw=1, label=f"scripted info-gain {anchor:.2f}")
     ax.set_ylabel("mean episode return (± s.e.)")
-    ax.set_ylim(min(means + [dataset["mean_return"]]) - 0.5, 0)
+    ax.set_ylim(MIN_RETURN, 0)
     ax.set_title("Wordle, mixed-quality data")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
