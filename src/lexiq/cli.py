@@ -137,7 +137,10 @@ def _cmd_data_wordle(args: argparse.Namespace) -> int:
     from lexiq.data.jsonl import write_episodes
     from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
 
-    episodes = generate_dataset(args.kind, args.episodes, seed=args.seed, vocab=args.vocab)
+    try:
+        episodes = generate_dataset(args.kind, args.episodes, seed=args.seed, vocab=args.vocab)
+    except (ValueError, OSError) as exc:  # unknown vocabulary name, unreadable or malformed word-list file
+        raise ConfigError(f"--vocab {args.vocab}: {exc}") from None
     write_episodes(args.out, episodes)
     print(json.dumps({"out": args.out, **dataset_stats(episodes)}, indent=2))
     return 0

@@ -93,6 +93,10 @@ def make_env_factory(ecfg: EvalConfig) -> Any:
     from lexiq.envs import make
 
     options = dict(ecfg.env_options)
+    try:  # build one now so that a bad name or option fails before any training or rollout
+        make(ecfg.env, **options)
+    except (TypeError, ValueError, OSError) as exc:
+        raise ConfigError(f"eval.env={ecfg.env} eval.env_options={options}: {exc}") from None
     return lambda: make(ecfg.env, **options)
 
 
@@ -144,14 +148,17 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
     if not cfg.data.train:
         raise ConfigError("data.train: expected the path of a JSONL file of episodes")
     objective = get_objective(objective_name)(obj_cfg)
+    make_env_factory(cfg.eval)  # validates the evaluation environment up front
     episodes = read_episodes(cfg.data.train)
     if cfg.data.limit is not None:
         episodes = episodes[: cfg.data.limit]
     selected = objective.prepare_episodes(episodes)
     tokenizer = load_tokenizer(cfg.model)
     fmt = episode_format(cfg.data, tokenizer)
+    record_of = {id(ep): i for i, ep in enumerate(episodes)}  # errors name the record in the data file
+    names = [f"{cfg.data.train}: episode {record_of[id(ep)]}" for ep in selected]
     dataset = TokenizedDataset(selected, tokenizer, fmt, gamma=obj_cfg.gamma, max_length=cfg.data.max_length,
-                               truncation=cfg.data.truncation)
+                               truncation=cfg.data.truncation, names=names)
     from accelerate.utils import set_seed
 
     set_seed(cfg.train.seed)  # model initialisation is part of the run's seed

@@ -52,8 +52,7 @@ def test_empty_episode_is_rejected(tmp_path, capsys):
 def test_over_long_episode_is_rejected(tmp_path, capsys):
     data = _write(tmp_path / "long.jsonl", [json.dumps(_episode()), json.dumps(_episode("abcde" * 8))])
     code, err, out = _run_train(tmp_path, capsys, data, "data.max_length=20")
-    _assert_one_line_error(code, err, "max_length")
-    assert "1" in err  # names the episode
+    _assert_one_line_error(code, err, "max_length", "long.jsonl: episode 1")
     assert not out.exists()
 
 
@@ -81,14 +80,25 @@ def test_unknown_config_key(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_unknown_environment_fails_before_training(tmp_path, capsys):
+    data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
+    code, err, out = _run_train(tmp_path, capsys, data, "eval.env=wordle", "eval.env_options.vocab=no_such_list")
+    _assert_one_line_error(code, err, "eval.env", "no_such_list")
+    assert not out.exists()
+
+
 def test_missing_data_file(tmp_path, capsys):
     code, err, out = _run_train(tmp_path, capsys, tmp_path / "nope.jsonl")
     _assert_one_line_error(code, err, "nope.jsonl")
     assert not out.exists()
 
 
-def test_data_wordle_writes_nothing_on_bad_vocab(tmp_path, capsys):
+def test_data_wordle_bad_kind_and_vocab_write_nothing(tmp_path, capsys):
     out = tmp_path / "w.jsonl"
     with pytest.raises(SystemExit):
         main(["data", "wordle", "--kind", "nonsense", "--out", str(out)])
+    assert not out.exists()
+    capsys.readouterr()
+    code = main(["data", "wordle", "--vocab", "no_such_list", "--episodes", "3", "--out", str(out)])
+    _assert_one_line_error(code, capsys.readouterr().err.strip(), "no_such_list")
     assert not out.exists()
