@@ -57,14 +57,27 @@ def test_random_consistent_policy_is_worse_than_optimal():
     assert r_rand < r_opt - 0.2, (r_rand, r_opt)  # about -3.1 vs -2.64
 
 
-def test_mixed_dataset_levels():
-    eps = generate_dataset("mixed", 200, seed=0)
-    levels = {ep.meta["p_smart"] for ep in eps}
-    assert levels == {0.0, 0.25, 0.5, 0.75, 1.0}
-    by = {p: np.mean([e.total_reward for e in eps if e.meta["p_smart"] == p]) for p in levels}
-    assert by[1.0] > by[0.0] + 1.5  # expert -2.6 vs random words about -5.9
-    only = generate_dataset("mixed", 20, seed=0, p_smart_levels=[0.5])
-    assert {e.meta["p_smart"] for e in only} == {0.5} and all(e.meta["kind"] == "mixed" for e in only)
+def test_mixed_dataset_behaviours():
+    eps = generate_dataset("mixed", 400, seed=0, vocab="official_200")
+    by_name: dict[str, list[Episode]] = {}
+    for ep in eps:
+        assert ep.meta["kind"] == "mixed"
+        by_name.setdefault(ep.meta["behaviour"], []).append(ep)
+    assert set(by_name) == {"expert", "looping", "half_random"}
+    # default probabilities 0.15 / 0.45 / 0.4: counts within ~4 binomial s.d. of 400 draws
+    for name, p in (("expert", 0.15), ("looping", 0.45), ("half_random", 0.4)):
+        assert abs(len(by_name[name]) - 400 * p) < 4 * (400 * p * (1 - p)) ** 0.5, (name, len(by_name[name]))
+    # a looping game plays the expert's two guesses, then only repeats them: it can only win by guess 2
+    for ep in by_name["looping"]:
+        g = guesses(ep)
+        assert all(x in g[:2] for x in g[2:])
+        assert not ep.meta["solved"] or len(g) <= 2
+    mean = {k: np.mean([e.total_reward for e in v]) for k, v in by_name.items()}
+    assert mean["expert"] > mean["half_random"] + 0.8 > mean["looping"] + 0.8, mean
+    only = generate_dataset("mixed", 30, seed=0, behaviours={"random": 1.0})
+    assert {e.meta["behaviour"] for e in only} == {"random"}
+    with pytest.raises(ValueError, match="behaviours must map"):
+        generate_dataset("mixed", 1, seed=0, behaviours={"genius": 1.0})
 
 
 def test_adversarial_dataset_structure():

@@ -1,9 +1,10 @@
 """``lexiq bench wordle``: BC, filtered BC, MC returns and ILQL on mixed-quality Wordle data.
 
-1. generate the mixed-quality data set (``lexiq data wordle --kind mixed``; scripted information-gain play mixed
-   per step with random words, ``specs/wordle.md`` §6) and measure the scripted optimal policy in the
-   evaluation environment (the normalisation's 100 anchor);
-2. for every seed and method, train a char-level GPT-2 from scratch with ``configs/wordle/<method>.yaml``;
+1. generate the mixed-quality data set (``lexiq data wordle --kind mixed``: games of an information-gain expert,
+   of the expert stuck repeating itself after two guesses, and of half-random play; ``specs/wordle.md`` §6,
+   ``lexiq.envs.wordle.datasets``) and measure the scripted expert in the evaluation environment (the
+   normalisation's 100 anchor);
+2. for every seed and method, train a char-level transformer from scratch with ``configs/wordle/<method>.yaml``;
 3. evaluate each policy in the resampling environment on the configured vocabulary (``official_200`` by
    default; ≥ 512 games per seed, greedy; value methods choose β on separate games);
 4. write ``results.json``, ``results.md`` (table) and ``returns.png``.
@@ -26,7 +27,7 @@ from lexiq.config import apply_overrides, deep_merge, load_yaml
 METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
 
-QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 500}}}
+QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 1500}}}
 FULL = {"data_episodes": 20000, "seeds": 2, "overrides": {"train": {"max_steps": 3000}}}
 
 

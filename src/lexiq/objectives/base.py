@@ -51,12 +51,40 @@ def action_cross_entropy(model: LexiqModel, hidden: torch.Tensor, batch: Batch) 
     return F.cross_entropy(logits.float(), targets, reduction="none"), mask.nonzero(as_tuple=False)
 
 
+def observation_mask(batch: Batch) -> torch.Tensor:
+    """Positions j whose next token is an environment token: not an action, not padding, not past the end."""
+    attn = batch["attention_mask"] > 0
+    next_real = torch.cat([attn[:, 1:], torch.zeros_like(attn[:, :1])], dim=1)
+    return attn & next_real & (batch["action_mask"] <= 0)
+
+
+def observation_term(model: LexiqModel, hidden: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    """Auxiliary observation-modelling loss: the model also learns to predict what the environment says.
+
+        L_obs = (1/n_obs) Σ_j o_j · [−log p_θ(x_{j+1} | x_{≤j})],      n_obs = Σ_j o_j
+
+    ``o_j`` marks positions whose next token is an environment token (:func:`observation_mask`). The original
+    ILQL code has the same knob as ``transition_weight`` inside its policy term (0 in every shipped config,
+    specs/ilql.md §3); lexiq keeps it a separate term with its own normaliser. Predicting observations is a
+    dynamics (world-model) loss on the shared backbone, as in language dynamics distillation (Zhong et al.
+    2022, arXiv 2208.01174); it adds no information beyond the logged episodes.
+    """
+    mask = observation_mask(batch)
+    targets = next_tokens(batch["input_ids"])[mask]
+    n, _ = count_tokens(mask)
+    nll = F.cross_entropy(model.logits(hidden[mask]).float(), targets, reduction="sum") / n
+    return nll, {"losses/observation": nll.item()}
+
+
 @dataclass
 class ObjectiveConfig:
     """Fields shared by every objective."""
 
     gamma: float = 0.99
     """Discount per action token (used by the token-MDP returns and by value-based objectives)."""
+    observation_weight: float = 0.0
+    """Weight of an auxiliary loss that predicts the environment's tokens (observations, feedback) from the
+    history: a world-model signal on the shared backbone (0 = off; the original ILQL code's transition_weight)."""
 
 
 class Objective:

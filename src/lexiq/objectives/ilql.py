@@ -8,7 +8,7 @@ next-terminal flag d_{t+1}::
     L_Q    = Σ_i (1/n) Σ_t m_t · (r_t + γ·(1 − d_{t+1})·sg[V(s_{t+1})] − Q_i(s_t, a_t))²   TD, online V bootstrap
     L_CQL  = Σ_i (1/n) Σ_t m_t · [log Σ_a exp(Q_i(s_t, a)/T) − Q_i(s_t, a_t)/T]            conservative term
     L_π    = (1/n) Σ_t m_t · ω_t · [−log π_β(a_t | s_t)],  ω_t = min(exp(β_awac·(Q̄_t − V(s_t))), clip)
-    L      = w_π·L_π + w_V·L_V + w_Q·L_Q + w_CQL·L_CQL
+    L      = w_π·L_π + w_V·L_V + w_Q·L_Q + w_CQL·L_CQL (+ w_obs·L_obs, lexiq.objectives.base.observation_term)
     after every optimizer step:  θ̄ ← α·θ + (1 − α)·θ̄   (target Q heads, and target backbone if separate)
 
 γ is applied per action token; environment tokens are skipped by the next-state index (specs/ilql.md §1.3).
@@ -24,6 +24,7 @@ Reference: Snell, Kostrikov, Su, Yang, Levine, "Offline RL for Natural Language 
 Language Q Learning", ICLR 2023, arXiv 2206.11871.
 
 Logged metrics: ``losses/total``, ``losses/q``, ``losses/v``, ``losses/cql``, ``losses/policy``,
+``losses/observation`` (with ``observation_weight > 0``),
 ``values/q``, ``values/target_q``, ``values/v``, ``values/advantage``, ``values/td_target``.
 """
 
@@ -37,7 +38,7 @@ import torch.nn.functional as F
 
 from lexiq.models.model import HeadsConfig, LexiqModel
 from lexiq.models.ops import linear_logsumexp
-from lexiq.objectives.base import Batch, Objective, ObjectiveConfig, count_tokens, next_tokens
+from lexiq.objectives.base import Batch, Objective, ObjectiveConfig, count_tokens, next_tokens, observation_term
 
 
 @dataclass
@@ -86,7 +87,7 @@ def action_features(model: LexiqModel, batch: Batch, with_target: bool = True) -
 
     Returns ``v_all [B,L]`` (V at every position), ``mask [B,L]``, ``actions [N]``, ``zq [n_q,N,d]``
     (online Q features), ``q [n_q,N]`` (online Q at the data actions), ``target_q [N]`` (min_i Q̄_i at the data
-    actions, no grad), ``hidden_actions [N,h]``.
+    actions, no grad), ``hidden_actions [N,h]``, ``hidden [B,L,h]``.
     """
     heads = model.heads
     if heads is None:
@@ -107,7 +108,7 @@ def action_features(model: LexiqModel, batch: Batch, with_target: bool = True) -
                 th = (hidden if target_hidden is None else target_hidden)[mask].detach().float()
                 target_q = heads.q_at_from(heads.target_features(th), actions, target=True).amin(0)
     return {"v_all": v_all, "mask": mask, "actions": actions, "zq": zq_a, "q": q, "target_q": target_q,
-            "hidden_actions": hidden[mask]}
+            "hidden_actions": hidden[mask], "hidden": hidden}
 
 
 def cql_term(model: LexiqModel, zq: torch.Tensor, q: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -121,11 +122,13 @@ def cql_term(model: LexiqModel, zq: torch.Tensor, q: torch.Tensor, temperature: 
 
 
 def cql_and_policy_terms(model: LexiqModel, f: dict[str, torch.Tensor], n: torch.Tensor, cql_weight: float,
-                         cql_temperature: float, policy_weight: float,
-                         omega: torch.Tensor | None = None) -> tuple[torch.Tensor | float, dict[str, float]]:
-    """``w_CQL·L_CQL + w_π·L_π`` (each skipped at weight 0) from :func:`action_features` output ``f``.
+                         cql_temperature: float, policy_weight: float, omega: torch.Tensor | None = None,
+                         batch: Batch | None = None,
+                         observation_weight: float = 0.0) -> tuple[torch.Tensor | float, dict[str, float]]:
+    """``w_CQL·L_CQL + w_π·L_π + w_obs·L_obs`` (each skipped at weight 0) from :func:`action_features` output ``f``.
 
-    ``L_π = (1/n) Σ_t ω_t·[−log π_β(a_t|s_t)]`` with ``ω ≡ 1`` unless ``omega`` is given.
+    ``L_π = (1/n) Σ_t ω_t·[−log π_β(a_t|s_t)]`` with ``ω ≡ 1`` unless ``omega`` is given; ``L_obs`` is
+    :func:`lexiq.objectives.base.observation_term` (needs ``batch``).
     """
     total: torch.Tensor | float = 0.0
     metrics: dict[str, float] = {}
@@ -138,6 +141,12 @@ def cql_and_policy_terms(model: LexiqModel, f: dict[str, torch.Tensor], n: torch
         loss_pi = (nll if omega is None else omega * nll).sum() / n
         total = total + policy_weight * loss_pi
         metrics["losses/policy"] = loss_pi.item()
+    if observation_weight > 0:
+        if batch is None:
+            raise ValueError("observation_weight > 0 needs the batch")
+        loss_obs, obs_metrics = observation_term(model, f["hidden"], batch)
+        total = total + observation_weight * loss_obs
+        metrics.update(obs_metrics)
     return total, metrics
 
 
@@ -179,7 +188,7 @@ class ILQL(ValueObjective):
                 if cfg.awac_clip is not None:
                     omega = omega.clamp(max=cfg.awac_clip)
         extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature,
-                                              cfg.policy_weight, omega)
+                                              cfg.policy_weight, omega, batch, cfg.observation_weight)
         total = cfg.q_weight * loss_q + cfg.v_weight * loss_v + extra
         with torch.no_grad():
             metrics.update({

@@ -6,7 +6,7 @@ With the per-action-token return G_t = Σ_{k≥t} γ^{k−t} r_k over action pos
     L_V   = (1/n) Σ_t m_t · (V(s_t) − G_t)²                 (V^β, so Q − V is a Monte-Carlo advantage)
     L_CQL = as in ILQL (optional)
     L_π   = (1/n) Σ_t m_t · [−log π_β(a_t | s_t)]           (behaviour cloning on the shared backbone)
-    L     = w_π·L_π + w_Q·L_Q + w_V·L_V + w_CQL·L_CQL
+    L     = w_π·L_π + w_Q·L_Q + w_V·L_V + w_CQL·L_CQL (+ w_obs·L_obs, lexiq.objectives.base.observation_term)
 
 The target heads are hard copies of the online heads after every step (α = 1), so decoding uses the same
 Q-guided rule as ILQL: π(a|s) ∝ π_β(a|s)·exp(β·(Q(s,a) − V(s))). Because V(s) is constant across actions it
@@ -64,7 +64,8 @@ class MCReturns(ValueObjective):
         v = f["v_all"][mask]
         loss_q = ((q - returns.unsqueeze(0)) ** 2).sum() / n
         loss_v = ((v - returns) ** 2).sum() / n
-        extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature, cfg.policy_weight)
+        extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature, cfg.policy_weight,
+                                              batch=batch, observation_weight=cfg.observation_weight)
         total = cfg.q_weight * loss_q + cfg.v_weight * loss_v + extra
         with torch.no_grad():
             metrics.update({

@@ -29,6 +29,7 @@ from lexiq.envs.wordle.policies import (
     RandomMixturePolicy,
     RepeatPolicy,
     StartWordPolicy,
+    SwitchPolicy,
     UniformWordPolicy,
     WordlePolicy,
     WrongPolicy,
@@ -38,7 +39,7 @@ from lexiq.envs.wordle.policies import (
 
 __all__ = [
     "ALL_GREEN", "COLOR_TOKENS", "FEEDBACK_RULES", "KINDS", "START_WORDS", "GameOverError", "GameState",
-    "MixturePolicy", "OptimalPolicy", "RandomMixturePolicy", "RepeatPolicy", "StartWordPolicy",
+    "MixturePolicy", "OptimalPolicy", "RandomMixturePolicy", "RepeatPolicy", "StartWordPolicy", "SwitchPolicy",
     "UniformWordPolicy", "WordList", "WordleEnv", "WordlePolicy", "WrongPolicy", "colors_to_pattern",
     "dataset_stats", "feedback_colors", "feedback_pattern", "generate_dataset", "information_gain",
     "is_valid_guess", "pattern_matrix_of", "pattern_to_colors", "rollout",

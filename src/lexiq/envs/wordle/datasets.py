@@ -4,9 +4,16 @@
 and returns lexiq :class:`Episode` objects (§5.1 turn structure). Kinds:
 
 * ``"expert"`` (§8.1): OptimalPolicy with the start-word policy; ``n_episodes`` games.
-* ``"mixed"``: mixed-quality data. Each game draws ``p_smart`` uniformly from ``p_smart_levels``
-  (default ``[0.0, 0.25, 0.5, 0.75, 1.0]``); at every step the expert plays with probability ``p_smart``, else a
-  uniform word of the whole vocabulary. ``meta["p_smart"]`` records the level.
+* ``"mixed"``: mixed-quality logs, as from a fleet of agents of different quality. Each game is played by one
+  behaviour drawn with probabilities ``behaviours`` (default ``expert 0.15, looping 0.45, half_random 0.4``):
+  ``expert`` (OptimalPolicy with start words), ``looping`` (the expert for ``loop_after`` = 2 guesses, then
+  stuck repeating one of them — RepeatPolicy(first_n=loop_after), the looping failure of language agents and
+  the continuation of §8.3), ``half_random`` (RandomMixturePolicy(prob_smart=0.5): a uniform consistent word or
+  a uniform word), ``random`` (a uniform vocabulary word every guess). ``meta["behaviour"]`` records it.
+  Games are independent (unlike ``adversarial``, no shared prefixes). Why these defaults: imitating the
+  data's most frequent action is a poor policy at some states (after the expert's 2nd guess, a repeat is 3×
+  more frequent than the expert's move), so greedy BC does not recover the expert however long it trains,
+  while the best games and the per-step returns still identify good play (docs/benchmarks.md).
 * ``"adversarial"`` (§8.3): for each of ``n_episodes`` expert games: the expert game (kind ``expert``); if it has
   at least 3 guesses, ``n_adversarial`` (5) games of RepeatPolicy(first_n=2) continued from the state after the
   expert's 2nd guess (kind ``adversarial``, ``branch_at=2``); then ``n_suboptimal`` (5) games of
@@ -37,22 +44,23 @@ from lexiq.data.episode import Episode
 from lexiq.envs.wordle.game import GameState, WordList, check_feedback_rule
 from lexiq.envs.wordle.policies import (
     START_WORDS,
-    MixturePolicy,
     OptimalPolicy,
     RandomMixturePolicy,
     RepeatPolicy,
     StartWordPolicy,
+    SwitchPolicy,
     UniformWordPolicy,
     WordlePolicy,
     WrongPolicy,
 )
 
 KINDS = ("expert", "mixed", "adversarial", "branch")
-DEFAULT_P_SMART_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DEFAULT_MIXED_BEHAVIOURS = {"expert": 0.15, "looping": 0.45, "half_random": 0.4}
+MIXED_BEHAVIOURS = ("expert", "looping", "half_random", "random")
 
 _OPTIONS: dict[str, dict[str, Any]] = {
     "expert": {},
-    "mixed": {"p_smart_levels": DEFAULT_P_SMART_LEVELS},
+    "mixed": {"behaviours": DEFAULT_MIXED_BEHAVIOURS, "loop_after": 2},
     "adversarial": {"n_adversarial": 5, "n_suboptimal": 5, "prob_smart": 0.5, "first_n": 2},
     "branch": {"n_suboptimal": 1, "branch_vocab": "allowed_guesses"},
 }
@@ -79,8 +87,9 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
     """Generate a Wordle dataset (see the module docstring for the kinds and their options).
 
     Common options: ``feedback`` ("ilql" | "nyt"), ``start_words`` (expert's opening list; None or () for pure
-    information gain), ``progress`` (tqdm bar). Kind options: ``p_smart_levels`` (mixed); ``n_adversarial``,
-    ``n_suboptimal``, ``prob_smart``, ``first_n`` (adversarial); ``n_suboptimal``, ``branch_vocab`` (branch).
+    information gain), ``progress`` (tqdm bar). Kind options: ``behaviours`` (name → probability) and
+    ``loop_after`` (mixed); ``n_adversarial``, ``n_suboptimal``, ``prob_smart``, ``first_n`` (adversarial);
+    ``n_suboptimal``, ``branch_vocab`` (branch).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown Wordle dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -119,14 +128,25 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
         return out
 
     if kind == "mixed":
-        levels = [float(p) for p in opt["p_smart_levels"]]
-        if not levels or any(not 0.0 <= p <= 1.0 for p in levels):
-            raise ValueError(f"p_smart_levels must be a non-empty list of probabilities, got {opt['p_smart_levels']!r}")
-        mix = MixturePolicy(0.0, expert, UniformWordPolicy(rng=rng), rng=rng)
+        weights = dict(opt["behaviours"])
+        bad = sorted(set(weights) - set(MIXED_BEHAVIOURS))
+        if bad or not weights or any(not w >= 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError(f"behaviours must map some of {list(MIXED_BEHAVIOURS)} to non-negative weights with a "
+                             f"positive sum, got {opt['behaviours']!r}")
+        loop_after = int(opt["loop_after"])
+        policies: dict[str, WordlePolicy] = {
+            "expert": expert,
+            "looping": SwitchPolicy(expert, RepeatPolicy(first_n=max(loop_after, 1), rng=rng), loop_after, rng=rng),
+            "half_random": RandomMixturePolicy(0.5, rng=rng),
+            "random": UniformWordPolicy(rng=rng),
+        }
+        names = list(weights)
+        probs = np.array([weights[k] for k in names], dtype=np.float64)
+        probs /= probs.sum()
         for _ in it:
-            mix.prob1 = levels[int(rng.integers(len(levels)))]
-            end = _play(init, mix, rng)
-            out.append(end.episode(meta("mixed", mix, end, p_smart=mix.prob1) | {"policy": "mixed"}))
+            name = names[int(rng.choice(len(names), p=probs))]
+            end = _play(init, policies[name], rng)
+            out.append(end.episode(meta("mixed", policies[name], end, behaviour=name)))
         return out
 
     if kind == "adversarial":

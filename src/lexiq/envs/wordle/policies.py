@@ -247,6 +247,21 @@ class RepeatPolicy(WordlePolicy):
         return hist[int(self.rng.integers(len(hist)))]
 
 
+class SwitchPolicy(WordlePolicy):
+    """``first`` for the first ``after`` guesses of a game, ``then`` afterwards (e.g. an expert that gets stuck
+    in a loop: ``SwitchPolicy(OptimalPolicy(...), RepeatPolicy(first_n=2), after=2)``)."""
+
+    def __init__(self, first: WordlePolicy, then: WordlePolicy, after: int, rng: RngLike = None) -> None:
+        super().__init__(rng)
+        if after < 0:
+            raise ValueError(f"after must be >= 0, got {after}")
+        self.first, self.then, self.after = first, then, int(after)
+        self.name = f"switch({first.name} -> {then.name} after {after})"
+
+    def act(self, state: GameState) -> str:
+        return (self.first if len(state.guesses) < self.after else self.then).act(state)
+
+
 class MixturePolicy(WordlePolicy):
     """``policy1`` with probability ``prob1``, else ``policy2`` (§6.3)."""
 
