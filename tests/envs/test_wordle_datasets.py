@@ -76,8 +76,9 @@ def test_mixed_dataset_behaviours():
     assert mean["expert"] > mean["half_random"] + 0.8 > mean["looping"] + 0.8, mean
     only = generate_dataset("mixed", 30, seed=0, behaviours={"random": 1.0})
     assert {e.meta["behaviour"] for e in only} == {"random"}
-    with pytest.raises(ValueError, match="behaviours must map"):
-        generate_dataset("mixed", 1, seed=0, behaviours={"genius": 1.0})
+    for bad in ({"genius": 1.0}, {"expert": "lots"}, {"expert": -1.0}, {"expert": 0.0}, ["expert"], {}):
+        with pytest.raises(ValueError, match="behaviours must map"):
+            generate_dataset("mixed", 1, seed=0, behaviours=bad)
 
 
 def test_adversarial_dataset_structure():

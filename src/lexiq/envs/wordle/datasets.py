@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -128,9 +128,11 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
         return out
 
     if kind == "mixed":
-        weights = dict(opt["behaviours"])
-        bad = sorted(set(weights) - set(MIXED_BEHAVIOURS))
-        if bad or not weights or any(not w >= 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        weights = opt["behaviours"]
+        valid = isinstance(weights, Mapping) and bool(weights) and not set(weights) - set(MIXED_BEHAVIOURS)
+        valid = valid and all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+                              for w in weights.values())
+        if not valid or sum(weights.values()) <= 0:
             raise ValueError(f"behaviours must map some of {list(MIXED_BEHAVIOURS)} to non-negative weights with a "
                              f"positive sum, got {opt['behaviours']!r}")
         loop_after = int(opt["loop_after"])
