@@ -134,13 +134,24 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_wordle(args: argparse.Namespace) -> int:
+    import yaml
+
     from lexiq.data.jsonl import write_episodes
     from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
 
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {item!r}: expected KEY=VALUE, e.g. shared_opening=false")
+        try:
+            options[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--option {item!r}: the value is not valid YAML ({exc.__class__.__name__})") from None
     try:
-        episodes = generate_dataset(args.kind, args.episodes, seed=args.seed, vocab=args.vocab)
-    except (ValueError, OSError) as exc:  # unknown vocabulary name, unreadable or malformed word-list file
-        raise ConfigError(f"--vocab {args.vocab}: {exc}") from None
+        episodes = generate_dataset(args.kind, args.episodes, seed=args.seed, vocab=args.vocab, **options)
+    except (ValueError, OSError) as exc:  # bad option, unknown vocabulary name, unreadable word-list file
+        raise ConfigError(f"lexiq data wordle --kind {args.kind} --vocab {args.vocab}: {exc}") from None
     write_episodes(args.out, episodes)
     print(json.dumps({"out": args.out, **dataset_stats(episodes)}, indent=2))
     return 0
@@ -188,6 +199,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     dw.add_argument("--seed", type=int, default=0)
     dw.add_argument("--vocab", default="answers",
                     help="answers (2,315), official_200 (236), official_400 (431), allowed_guesses or a file")
+    dw.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="kind option, the value in YAML (repeatable): behaviours={expert: 0.5, looping: 0.5}, "
+                         "shared_opening=false, loop_after=3, n_suboptimal=10 (lexiq.envs.wordle.datasets)")
     dw.add_argument("--out", required=True, help="output JSONL file")
     dw.set_defaults(func=_cmd_data_wordle)
 

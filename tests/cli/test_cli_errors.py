@@ -102,3 +102,24 @@ def test_data_wordle_bad_kind_and_vocab_write_nothing(tmp_path, capsys):
     code = main(["data", "wordle", "--vocab", "no_such_list", "--episodes", "3", "--out", str(out)])
     _assert_one_line_error(code, capsys.readouterr().err.strip(), "no_such_list")
     assert not out.exists()
+
+
+def test_data_wordle_options(tmp_path, capsys):
+    from lexiq.data.jsonl import read_episodes
+
+    out = tmp_path / "w.jsonl"
+    code = main(["data", "wordle", "--vocab", "official_200", "--episodes", "12", "--out", str(out),
+                 "--option", "behaviours={looping: 1}", "--option", "loop_after=1"])
+    assert code == 0
+    eps = list(read_episodes(out))
+    assert len(eps) == 12 and {e.meta["behaviour"] for e in eps} == {"looping"}
+    for ep in eps:  # one expert guess, then only that word again
+        words = [t.text for t in ep.agent_turns]
+        assert set(words) == {words[0]}
+    capsys.readouterr()
+    out.unlink()
+    for bad, needle in ((["--option", "no_equals"], "KEY=VALUE"), (["--option", "colour=red"], "colour"),
+                        (["--option", "behaviours={expert: -1}"], "behaviours")):
+        code = main(["data", "wordle", "--episodes", "3", "--out", str(out), *bad])
+        _assert_one_line_error(code, capsys.readouterr().err.strip(), needle)
+        assert not out.exists()

@@ -19,6 +19,7 @@ from lexiq.envs.wordle import (
     generate_dataset,
     rollout,
 )
+from lexiq.envs.wordle.policies import START_WORDS
 
 
 def guesses(ep: Episode) -> list[str]:
@@ -63,19 +64,28 @@ def test_mixed_dataset_behaviours():
     for ep in eps:
         assert ep.meta["kind"] == "mixed"
         by_name.setdefault(ep.meta["behaviour"], []).append(ep)
-    assert set(by_name) == {"expert", "looping", "half_random"}
+    assert set(by_name) == {"expert", "looping", "consistent"}
     # default probabilities 0.15 / 0.45 / 0.4: counts within ~4 binomial s.d. of 400 draws
-    for name, p in (("expert", 0.15), ("looping", 0.45), ("half_random", 0.4)):
+    for name, p in (("expert", 0.15), ("looping", 0.45), ("consistent", 0.4)):
         assert abs(len(by_name[name]) - 400 * p) < 4 * (400 * p * (1 - p)) ** 0.5, (name, len(by_name[name]))
+    # shared opening: every behaviour's first guess is one of the expert's start words
+    starts = {w for w in START_WORDS if w in WordList.resolve("official_200").index}
+    assert {guesses(ep)[0] for ep in eps} <= starts
     # a looping game plays the expert's two guesses, then only repeats them: it can only win by guess 2
     for ep in by_name["looping"]:
         g = guesses(ep)
         assert all(x in g[:2] for x in g[2:])
         assert not ep.meta["solved"] or len(g) <= 2
+    # a consistent player never repeats a word (a repeat is inconsistent with its own all-green-or-not feedback)
+    assert all(len(set(guesses(ep))) == len(guesses(ep)) for ep in by_name["consistent"])
     mean = {k: np.mean([e.total_reward for e in v]) for k, v in by_name.items()}
-    assert mean["expert"] > mean["half_random"] + 0.8 > mean["looping"] + 0.8, mean
-    only = generate_dataset("mixed", 30, seed=0, behaviours={"random": 1.0})
-    assert {e.meta["behaviour"] for e in only} == {"random"}
+    assert min(mean["expert"], mean["consistent"]) > mean["looping"] + 2.0, mean
+    # without the shared opening the consistent player opens with any word
+    free = generate_dataset("mixed", 60, seed=0, vocab="official_200", behaviours={"consistent": 1.0},
+                            shared_opening=False)
+    assert not {guesses(ep)[0] for ep in free} <= starts
+    only = generate_dataset("mixed", 30, seed=0, behaviours={"random": 1.0, "half_random": 1.0})
+    assert {e.meta["behaviour"] for e in only} == {"random", "half_random"}
     for bad in ({"genius": 1.0}, {"expert": "lots"}, {"expert": -1.0}, {"expert": 0.0}, ["expert"], {}):
         with pytest.raises(ValueError, match="behaviours must map"):
             generate_dataset("mixed", 1, seed=0, behaviours=bad)

@@ -1,9 +1,9 @@
 """``lexiq bench wordle``: BC, filtered BC, MC returns and ILQL on mixed-quality Wordle data.
 
 1. generate the mixed-quality data set (``lexiq data wordle --kind mixed``: games of an information-gain expert,
-   of the expert stuck repeating itself after two guesses, and of half-random play; ``specs/wordle.md`` §6,
-   ``lexiq.envs.wordle.datasets``) and measure the scripted expert in the evaluation environment (the
-   normalisation's 100 anchor);
+   of the expert stuck repeating itself after two guesses, and of a player of random consistent words, all
+   opening with the expert's start words; ``specs/wordle.md`` §6, ``lexiq.envs.wordle.datasets``) and measure
+   the scripted expert in the evaluation environment (the normalisation's 100 anchor);
 2. for every seed and method, train a char-level transformer from scratch with ``configs/wordle/<method>.yaml``;
 3. evaluate each policy in the resampling environment on the configured vocabulary (``official_200`` by
    default; ≥ 512 games per seed, greedy; value methods choose β on separate games);

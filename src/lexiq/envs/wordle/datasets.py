@@ -5,15 +5,19 @@ and returns lexiq :class:`Episode` objects (§5.1 turn structure). Kinds:
 
 * ``"expert"`` (§8.1): OptimalPolicy with the start-word policy; ``n_episodes`` games.
 * ``"mixed"``: mixed-quality logs, as from a fleet of agents of different quality. Each game is played by one
-  behaviour drawn with probabilities ``behaviours`` (default ``expert 0.15, looping 0.45, half_random 0.4``):
+  behaviour drawn with probabilities ``behaviours`` (default ``expert 0.15, looping 0.45, consistent 0.4``):
   ``expert`` (OptimalPolicy with start words), ``looping`` (the expert for ``loop_after`` = 2 guesses, then
   stuck repeating one of them — RepeatPolicy(first_n=loop_after), the looping failure of language agents and
-  the continuation of §8.3), ``half_random`` (RandomMixturePolicy(prob_smart=0.5): a uniform consistent word or
+  the continuation of §8.3), ``consistent`` (RandomMixturePolicy(prob_smart=1.0): a uniform word consistent
+  with the feedback so far), ``half_random`` (RandomMixturePolicy(prob_smart=0.5): a uniform consistent word or
   a uniform word), ``random`` (a uniform vocabulary word every guess). ``meta["behaviour"]`` records it.
-  Games are independent (unlike ``adversarial``, no shared prefixes). Why these defaults: imitating the
-  data's most frequent action is a poor policy at some states (after the expert's 2nd guess, a repeat is 3×
-  more frequent than the expert's move), so greedy BC does not recover the expert however long it trains,
-  while the best games and the per-step returns still identify good play (docs/benchmarks.md).
+  With ``shared_opening`` (default True) every behaviour opens with the expert's start words, so the first
+  guess does not reveal who is playing (otherwise the value of an opening would measure how often its player
+  loops later, not how good the opening is). Games are independent (unlike ``adversarial``, no shared
+  prefixes). Why these defaults: imitating the data's most frequent action is a poor policy at some states
+  (after the expert's 2nd guess, a repeat is 3× more frequent than the expert's move), so greedy BC does not
+  recover the expert however long it trains, while the best games and the per-step returns still identify good
+  play (docs/benchmarks.md).
 * ``"adversarial"`` (§8.3): for each of ``n_episodes`` expert games: the expert game (kind ``expert``); if it has
   at least 3 guesses, ``n_adversarial`` (5) games of RepeatPolicy(first_n=2) continued from the state after the
   expert's 2nd guess (kind ``adversarial``, ``branch_at=2``); then ``n_suboptimal`` (5) games of
@@ -55,12 +59,12 @@ from lexiq.envs.wordle.policies import (
 )
 
 KINDS = ("expert", "mixed", "adversarial", "branch")
-DEFAULT_MIXED_BEHAVIOURS = {"expert": 0.15, "looping": 0.45, "half_random": 0.4}
-MIXED_BEHAVIOURS = ("expert", "looping", "half_random", "random")
+DEFAULT_MIXED_BEHAVIOURS = {"expert": 0.15, "looping": 0.45, "consistent": 0.4}
+MIXED_BEHAVIOURS = ("expert", "looping", "consistent", "half_random", "random")
 
 _OPTIONS: dict[str, dict[str, Any]] = {
     "expert": {},
-    "mixed": {"behaviours": DEFAULT_MIXED_BEHAVIOURS, "loop_after": 2},
+    "mixed": {"behaviours": DEFAULT_MIXED_BEHAVIOURS, "loop_after": 2, "shared_opening": True},
     "adversarial": {"n_adversarial": 5, "n_suboptimal": 5, "prob_smart": 0.5, "first_n": 2},
     "branch": {"n_suboptimal": 1, "branch_vocab": "allowed_guesses"},
 }
@@ -87,9 +91,9 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
     """Generate a Wordle dataset (see the module docstring for the kinds and their options).
 
     Common options: ``feedback`` ("ilql" | "nyt"), ``start_words`` (expert's opening list; None or () for pure
-    information gain), ``progress`` (tqdm bar). Kind options: ``behaviours`` (name → probability) and
-    ``loop_after`` (mixed); ``n_adversarial``, ``n_suboptimal``, ``prob_smart``, ``first_n`` (adversarial);
-    ``n_suboptimal``, ``branch_vocab`` (branch).
+    information gain), ``progress`` (tqdm bar). Kind options: ``behaviours`` (name → probability),
+    ``loop_after`` and ``shared_opening`` (mixed); ``n_adversarial``, ``n_suboptimal``, ``prob_smart``,
+    ``first_n`` (adversarial); ``n_suboptimal``, ``branch_vocab`` (branch).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown Wordle dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -139,9 +143,14 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
         policies: dict[str, WordlePolicy] = {
             "expert": expert,
             "looping": SwitchPolicy(expert, RepeatPolicy(first_n=max(loop_after, 1), rng=rng), loop_after, rng=rng),
+            "consistent": RandomMixturePolicy(1.0, rng=rng),
             "half_random": RandomMixturePolicy(0.5, rng=rng),
             "random": UniformWordPolicy(rng=rng),
         }
+        if opt["shared_opening"] and start is not None:
+            # every behaviour opens with the expert's start words, so the first guess does not reveal the player
+            for name in ("consistent", "half_random", "random"):
+                policies[name] = SwitchPolicy(start, policies[name], 1, rng=rng)
         names = list(weights)
         probs = np.array([weights[k] for k in names], dtype=np.float64)
         probs /= probs.sum()
