@@ -38,6 +38,13 @@ def token_scores(model: LexiqModel, prompt: list[int], word_ids: list[int]) -> d
 
 
 def main() -> None:
+    try:
+        run()
+    except (ValueError, OSError) as exc:  # missing model directory, malformed JSONL (one-line lexiq errors)
+        raise SystemExit(f"wordle_q_rank: {exc}") from None
+
+
+def run() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="policy directory with value heads")
     ap.add_argument("data", help="mixed-quality Wordle JSONL (lexiq data wordle --kind mixed)")

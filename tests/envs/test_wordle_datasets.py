@@ -76,7 +76,7 @@ def test_mixed_dataset_behaviours():
         g = guesses(ep)
         assert all(x in g[:2] for x in g[2:])
         assert not ep.meta["solved"] or len(g) <= 2
-    # a consistent player never repeats a word (a repeat is inconsistent with its own all-green-or-not feedback)
+    # a consistent player never repeats a word (a repeated guess is consistent only if it was the answer)
     assert all(len(set(guesses(ep))) == len(guesses(ep)) for ep in by_name["consistent"])
     mean = {k: np.mean([e.total_reward for e in v]) for k, v in by_name.items()}
     assert min(mean["expert"], mean["consistent"]) > mean["looping"] + 2.0, mean
@@ -86,6 +86,13 @@ def test_mixed_dataset_behaviours():
     assert not {guesses(ep)[0] for ep in free} <= starts
     only = generate_dataset("mixed", 30, seed=0, behaviours={"random": 1.0, "half_random": 1.0})
     assert {e.meta["behaviour"] for e in only} == {"random", "half_random"}
+    # consistent words play far better than half-random ones (measured −1.96 vs −3.22 on 4,000 games)
+    half = generate_dataset("mixed", 150, seed=1, vocab="official_200", behaviours={"half_random": 1.0})
+    cons = generate_dataset("mixed", 150, seed=1, vocab="official_200", behaviours={"consistent": 1.0})
+    assert np.mean([e.total_reward for e in cons]) > np.mean([e.total_reward for e in half]) + 0.6
+    for bad in ({"loop_after": -1}, {"loop_after": "2"}, {"shared_opening": "maybe"}, {"shared_opening": 1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            generate_dataset("mixed", 1, seed=0, **bad)
     for bad in ({"genius": 1.0}, {"expert": "lots"}, {"expert": -1.0}, {"expert": 0.0}, ["expert"], {}):
         with pytest.raises(ValueError, match="behaviours must map"):
             generate_dataset("mixed", 1, seed=0, behaviours=bad)

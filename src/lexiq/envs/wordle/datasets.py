@@ -139,7 +139,11 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
         if not valid or sum(weights.values()) <= 0:
             raise ValueError(f"behaviours must map some of {list(MIXED_BEHAVIOURS)} to non-negative weights with a "
                              f"positive sum, got {opt['behaviours']!r}")
-        loop_after = int(opt["loop_after"])
+        loop_after, shared_opening = opt["loop_after"], opt["shared_opening"]
+        if isinstance(loop_after, bool) or not isinstance(loop_after, int) or loop_after < 0:
+            raise ValueError(f"loop_after must be a non-negative int, got {loop_after!r}")
+        if not isinstance(shared_opening, bool):
+            raise ValueError(f"shared_opening must be true or false, got {shared_opening!r}")
         policies: dict[str, WordlePolicy] = {
             "expert": expert,
             "looping": SwitchPolicy(expert, RepeatPolicy(first_n=max(loop_after, 1), rng=rng), loop_after, rng=rng),
@@ -147,7 +151,7 @@ def generate_dataset(kind: str, n_episodes: int, seed: int, vocab: WordList | st
             "half_random": RandomMixturePolicy(0.5, rng=rng),
             "random": UniformWordPolicy(rng=rng),
         }
-        if opt["shared_opening"] and start is not None:
+        if shared_opening and start is not None:
             # every behaviour opens with the expert's start words, so the first guess does not reveal the player
             for name in ("consistent", "half_random", "random"):
                 policies[name] = SwitchPolicy(start, policies[name], 1, rng=rng)
