@@ -158,9 +158,14 @@ def _cmd_data_wordle(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_wordle(args: argparse.Namespace) -> int:
-    from lexiq.evaluation.bench_wordle import run_wordle_benchmark
+    from lexiq.evaluation.bench_wordle import METHODS, run_wordle_benchmark
 
-    result = run_wordle_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides)
+    methods = args.methods.split(",") if args.methods else None
+    unknown = sorted(set(methods or []) - set(METHODS))
+    if unknown or methods == []:
+        raise ConfigError(f"--methods {args.methods!r}: expected a comma-separated subset of {','.join(METHODS)}")
+    result = run_wordle_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides,
+                                  methods=methods)
     print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
     return 0
 
@@ -210,6 +215,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bw = bsub.add_parser("wordle", help="BC, filtered BC, MC returns and ILQL on Wordle")
     bw.add_argument("--quick", action="store_true", help="small settings that finish within 15 minutes on 2 cores")
     bw.add_argument("--seeds", type=int, default=None, help="training seeds (default 1 quick, 2 full)")
+    bw.add_argument("--methods", default=None, metavar="M1,M2",
+                    help="comma-separated subset of bc,filtered_bc,mc_returns,ilql (default: all four)")
     bw.add_argument("--out", default="runs/bench_wordle", help="output directory")
     bw.add_argument("overrides", nargs="*", help="overrides applied to every method's config")
     bw.set_defaults(func=_cmd_bench_wordle)

@@ -123,3 +123,10 @@ def test_data_wordle_options(tmp_path, capsys):
         code = main(["data", "wordle", "--episodes", "3", "--out", str(out), *bad])
         _assert_one_line_error(code, capsys.readouterr().err.strip(), needle)
         assert not out.exists()
+
+
+def test_bench_wordle_unknown_method_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "bench"
+    code = main(["bench", "wordle", "--quick", "--methods", "bc,dqn", "--out", str(out)])
+    _assert_one_line_error(code, capsys.readouterr().err.strip(), "dqn", "filtered_bc")
+    assert not out.exists()

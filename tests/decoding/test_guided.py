@@ -20,18 +20,20 @@ from lexiq.models.model import HeadsConfig, LexiqModel
 VOCAB = 40
 
 
-def tiny_model(seed: int = 0, separate_target: bool = False, double_q: bool = True) -> LexiqModel:
+def tiny_model(seed: int = 0, separate_target: bool = False, double_q: bool = True,
+               separate_policy: bool = False) -> LexiqModel:
     torch.manual_seed(seed)
     cfg = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=VOCAB, bos_token_id=None, eos_token_id=None)
     model = LexiqModel(GPT2LMHeadModel(cfg))
-    model.add_heads(HeadsConfig(double_q=double_q, separate_target=separate_target))
+    model.add_heads(HeadsConfig(double_q=double_q, separate_target=separate_target, separate_policy=separate_policy))
     assert model.heads is not None
     with torch.no_grad():  # heads large enough to change decisions; target heads differ from online ones
         for p in model.heads.parameters():
             p.normal_(0.0, 0.5)
-        if model.target_lm is not None:
-            for p in model.target_lm.parameters():  # a target backbone clearly different from the policy
-                p.normal_(0.0, 0.3)
+        for lm in (model.target_lm, model.value_lm):  # separate backbones clearly different from the policy
+            if lm is not None:
+                for p in lm.parameters():
+                    p.normal_(0.0, 0.3)
     return model.eval()
 
 
@@ -51,8 +53,8 @@ def naive_scores(model: LexiqModel, seqs: torch.Tensor, cfg: DecodingConfig,
     """Guided scores of the next token, re-running the whole model on the whole prefix (no cache, no hook)."""
     heads = model.heads
     assert heads is not None
-    h = model.hidden(seqs, mask)[:, -1]
-    logits = model.logits(h)
+    logits = model.logits(model.hidden(seqs, mask)[:, -1])
+    h = model.value_hidden(seqs, mask)[:, -1]  # the policy's own hidden state unless separate_policy
     if cfg.q_source == "target":
         th = model.target_hidden(seqs, mask)
         q = heads.target_q_min_all(h if th is None else th[:, -1])
@@ -128,6 +130,20 @@ def test_greedy_matches_full_recompute_reference(model: LexiqModel, overrides: d
     assert torch.equal(out, naive_greedy(model, ids, cfg))
     if cfg.exp_adv:  # the heads really change the decisions in these settings
         assert not torch.equal(out, generate(model, ids, None, replace(cfg, beta=0.0)))
+
+
+@pytest.mark.parametrize("separate_target", [False, True])
+@pytest.mark.parametrize("q_source", ["target", "online"])
+def test_greedy_reference_separate_policy(separate_target: bool, q_source: str) -> None:
+    """Paper layout: logits from π_β, V/Q from the value transformer run step by step with its own cache."""
+    m = tiny_model(seed=4, separate_target=separate_target, separate_policy=True)
+    cfg = DecodingConfig(beta=4.0, adv_clip=1.0, max_new_tokens=8, q_source=q_source)  # type: ignore[arg-type]
+    ids = prompts(batch=4, seed=6)
+    out = generate(m, ids, None, cfg)
+    assert torch.equal(out, naive_greedy(m, ids, cfg))
+    if not (separate_target and q_source == "target"):  # else Q̄ reads the target backbone and V cancels
+        shared = LexiqModel(m.lm, heads=m.heads, target_lm=m.target_lm)  # same heads on the policy's states
+        assert not torch.equal(out, generate(shared, ids, None, cfg))
 
 
 @pytest.mark.parametrize("double_q", [True, False])
@@ -283,9 +299,9 @@ def test_beam_width_one_equals_greedy(model: LexiqModel) -> None:
                        generate(model, ids, None, cfg))
 
 
-@pytest.mark.parametrize("separate_target", [False, True])
-def test_beam_returns_best_guided_beam(separate_target: bool) -> None:
-    m = tiny_model(seed=2, separate_target=separate_target)
+@pytest.mark.parametrize(("separate_target", "separate_policy"), [(False, False), (True, False), (True, True)])
+def test_beam_returns_best_guided_beam(separate_target: bool, separate_policy: bool) -> None:
+    m = tiny_model(seed=2, separate_target=separate_target, separate_policy=separate_policy)
     k = 4
     cfg = DecodingConfig(strategy="beam", num_beams=k, beta=4.0, max_new_tokens=6, num_return_sequences=k)
     ids = prompts(batch=2, seed=9)

@@ -47,6 +47,31 @@ def test_preset_checkpoint_round_trip_and_guided_decoding(tmp_path, arch):
     assert torch.equal(huge[:, 0], expected_first)
 
 
+def test_separate_policy_checkpoint_round_trip(tmp_path):
+    """The HF directory holds π_β; the value transformer sits beside it in lexiq_value/ and comes back."""
+    cfg = ModelConfig(path="tiny", arch="llama", n_positions=64)
+    tok = load_tokenizer(cfg)
+    torch.manual_seed(0)
+    model = build_model(cfg, tok)
+    model.add_heads(HeadsConfig(head_hidden=16, separate_policy=True))
+    with torch.no_grad():
+        for p in model.value_lm.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    model.eval().save_pretrained(tmp_path / "ckpt", tokenizer=tok)
+    ids = torch.tensor([[33, 0, 1, 2, 3, 4, 30, 27, 27, 27, 27, 26, 31]])
+    plain = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")
+    assert torch.allclose(plain(ids).logits, model.lm(ids).logits, atol=1e-6)
+    loaded = LexiqModel.from_pretrained(tmp_path / "ckpt").eval()
+    assert loaded.value_lm is not None and loaded.target_lm is None
+    for a, b in zip(model.value_lm.state_dict().values(), loaded.value_lm.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert torch.allclose(loaded.value_hidden(ids), model.value_hidden(ids), atol=1e-6)
+    assert not torch.allclose(loaded.value_hidden(ids), loaded.hidden(ids), atol=1e-3)
+    guided = DecodingConfig(strategy="greedy", beta=8.0, max_new_tokens=6)
+    assert torch.equal(generate(model, ids, None, guided, eos_token_id=None, pad_token_id=29),
+                       generate(loaded, ids, None, guided, eos_token_id=None, pad_token_id=29))
+
+
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         LexiqModel.from_pretrained(tmp_path / "nope")

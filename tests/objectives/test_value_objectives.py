@@ -7,13 +7,15 @@ from lexiq.objectives import ILQL, ILQLConfig, MCReturns, MCReturnsConfig
 
 
 def _naive_ilql(model, batch, cfg):
-    h = model.hidden(batch["input_ids"], batch["attention_mask"])
+    h_pi = model.hidden(batch["input_ids"], batch["attention_mask"])
+    h = model.value_hidden(batch["input_ids"], batch["attention_mask"])  # h_pi itself unless separate_policy
     heads = model.heads
     v = heads.values(h)  # [B, L]
     q_all = heads.q_all(h)  # [n_q, B, L, V]
     tq_all = heads.q_all(h, target=True).amin(0)
-    logits = model.logits(h)
-    total_q = total_v = total_cql = total_pi = 0.0
+    logits = model.logits(h_pi)
+    value_logits = None if model.value_lm is None else model.value_lm.get_output_embeddings()(h)
+    total_q = total_v = total_cql = total_pi = total_vlm = 0.0
     n = 0
     B, L = batch["input_ids"].shape
     for b in range(B):
@@ -32,8 +34,10 @@ def _naive_ilql(model, batch, cfg):
             w = cfg.tau if diff >= 0 else 1 - cfg.tau
             total_v = total_v + w * diff**2
             total_pi = total_pi - F.log_softmax(logits[b, j], -1)[a]
+            if value_logits is not None:
+                total_vlm = total_vlm - F.log_softmax(value_logits[b, j], -1)[a]
     return (cfg.q_weight * total_q + cfg.v_weight * total_v + cfg.cql_weight * total_cql
-            + cfg.policy_weight * total_pi) / n
+            + cfg.policy_weight * total_pi + cfg.value_lm_weight * total_vlm) / n
 
 
 def test_ilql_loss_matches_naive_reference(tiny_model, hand_batch):
@@ -93,6 +97,53 @@ def test_separate_target_backbone_is_polyak_averaged(tiny_model, hand_batch):
     assert torch.allclose(p_target, old + 0.5 * (p_online - old))
     loss, _ = obj.loss(tiny_model, hand_batch)
     assert torch.isfinite(loss)
+
+
+def test_separate_policy_matches_reference_and_isolates_the_policy(tiny_model, hand_batch):
+    """Paper layout: π_β trained by BC only; V/Q (and the auxiliary LM loss) move only the value transformer."""
+    cfg = ILQLConfig(gamma=0.9, cql_weight=0.5, separate_policy=True, separate_target=True, value_lm_weight=0.5)
+    obj = ILQL(cfg)
+    obj.setup_model(tiny_model)
+    assert tiny_model.value_lm is not None and tiny_model.target_lm is not None
+    with torch.no_grad():  # a value transformer different from the policy, so a mix-up would show
+        for p in tiny_model.value_lm.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        tiny_model.polyak_update(1.0)  # the target backbone copies the value transformer, not the policy
+    for a, b in zip(tiny_model.target_lm.parameters(), tiny_model.value_lm.parameters(), strict=True):
+        assert torch.equal(a, b)
+    loss, metrics = obj.loss(tiny_model, hand_batch)
+    assert torch.allclose(loss, _naive_ilql(tiny_model, hand_batch, cfg), atol=1e-5)
+    assert "losses/value_lm" in metrics
+    policy_params = list(tiny_model.lm.parameters())
+    value_params = list(tiny_model.value_lm.parameters())
+
+    def grads(c):
+        loss_, _ = ILQL(c).loss(tiny_model, hand_batch)
+        g = torch.autograd.grad(loss_, policy_params + value_params, allow_unused=True)
+        norm = [0.0 if x is None else x.abs().sum().item() for x in g]
+        return sum(norm[: len(policy_params)]), sum(norm[len(policy_params):])
+
+    pi_only = ILQLConfig(separate_policy=True, q_weight=0, v_weight=0, cql_weight=0, value_lm_weight=0)
+    values_only = ILQLConfig(separate_policy=True, policy_weight=0, cql_weight=0.5, value_lm_weight=1.0)
+    g_pi = grads(pi_only)
+    g_val = grads(values_only)
+    assert g_pi[0] > 0 and g_pi[1] == 0
+    assert g_val[0] == 0 and g_val[1] > 0
+
+
+def test_separate_policy_with_policy_weight_zero_freezes_pi_beta(tiny_model, hand_batch, monkeypatch):
+    """BC first, then ILQL with π_β frozen: no gradient for π_β and its forward pass is skipped."""
+    obj = ILQL(ILQLConfig(separate_policy=True, policy_weight=0.0))
+    obj.setup_model(tiny_model)
+    assert not any(p.requires_grad for p in tiny_model.lm.parameters())
+    assert all(p.requires_grad for p in tiny_model.value_lm.parameters())
+    calls = []
+    original = type(tiny_model).hidden
+    monkeypatch.setattr(type(tiny_model), "hidden", lambda self, *a: calls.append(1) or original(self, *a))
+    loss, metrics = obj.loss(tiny_model, hand_batch)
+    assert calls == [] and "losses/policy" not in metrics
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in tiny_model.value_lm.parameters())
 
 
 def test_mc_returns_regresses_on_returns(tiny_model, hand_batch):

@@ -35,6 +35,8 @@ the full computation as fall-back: the chosen tokens are the same. With a separa
 (``model.target_lm``, original paper layout) and ``q_source="target"`` the processor runs the target base
 model one step at a time with its own KV cache (same attention mask and position ids as the policy's
 forward); under beam search its cache rows are re-indexed by matching each row's prefix to last step's rows.
+A separate value transformer (``model.value_lm``, ``separate_policy``) runs the same way, and the heads read its
+hidden states instead of the policy's.
 
 Batched prompts of different lengths must be left-padded (pad tokens first, ``attention_mask`` 0 there), as
 Hugging Face decoder-only generation requires.
@@ -113,7 +115,7 @@ class _HiddenCapture:
 
 
 class _TargetStream:
-    """Runs a separate target backbone one generation step at a time with its own KV cache."""
+    """Runs a separate (target or value) backbone one generation step at a time with its own KV cache."""
 
     def __init__(self, target_lm: nn.Module):
         base = _base_model(target_lm)
@@ -133,7 +135,7 @@ class _TargetStream:
         if self.cache is not None:
             assert self.seqs is not None
             if self.seqs.shape != prefix.shape:
-                raise RuntimeError("guided decoding: the target backbone's cache is out of step with "
+                raise RuntimeError("guided decoding: a separate backbone's cache is out of step with "
                                    "generation (one processor call per forward is expected; chunked prefill "
                                    "and assisted generation are not supported)")
             if not torch.equal(self.seqs, prefix):  # beam search re-ordered the rows: follow the parents
@@ -142,7 +144,7 @@ class _TargetStream:
                     raise RuntimeError("guided decoding: a row's prefix matches no row of the previous step")
                 self.cache.reorder_cache(same.to(torch.uint8).argmax(1))
         elif prefix.shape[1] != 0:
-            raise RuntimeError("guided decoding: the target backbone must see the prompt (prefill) first")
+            raise RuntimeError("guided decoding: a separate backbone must see the prompt (prefill) first")
         kw = {k: v for k, v in kwargs.items() if k not in _TARGET_SKIP_KWARGS}
         out = self.base(new_ids, past_key_values=self.cache, use_cache=True, return_dict=True, **kw)
         self.cache = out.past_key_values
@@ -154,7 +156,7 @@ class GuidedLogitsProcessor(LogitsProcessor):
     """Adds the advantage A (from the heads at the current position) to the scores, with filters around it.
 
     Use as a context manager around any Hugging Face forward/generate of ``model.lm``: entering registers the
-    hidden-state hook (and resets the target backbone's cache), leaving removes it. Each call consumes the
+    hidden-state hook (and resets the caches of separate backbones), leaving removes it. Each call consumes the
     hidden state of the latest forward, so exactly one call per forward is expected. See the module docstring
     for the order of operations. ``inplace=True`` lets the processor write into ``scores`` (saves a pass over
     [rows, |V|]; safe whenever the caller does not keep the raw logits, as :func:`generate`).
@@ -185,8 +187,10 @@ class GuidedLogitsProcessor(LogitsProcessor):
         self.filters = filters
         self.need_v = not (cfg.exp_adv and cfg.adv_clip is None)
         separate = self.use_heads and cfg.q_source == "target" and model.target_lm is not None
-        self._capture = _HiddenCapture(model.lm, keep_inputs=separate)
+        separate_value = self.use_heads and model.value_lm is not None
+        self._capture = _HiddenCapture(model.lm, keep_inputs=separate or separate_value)
         self._target = _TargetStream(model.target_lm) if separate else None
+        self._value = _TargetStream(model.value_lm) if separate_value else None
         self._buf: torch.Tensor | None = None
         heads = model.heads
         # greedy on CPU, large vocabulary: evaluate the second Q head only where it can change the argmax
@@ -198,15 +202,17 @@ class GuidedLogitsProcessor(LogitsProcessor):
     def __enter__(self) -> GuidedLogitsProcessor:
         if self.use_heads:
             self._capture.attach()
-        if self._target is not None:
-            self._target.reset()
+        for stream in (self._target, self._value):
+            if stream is not None:
+                stream.reset()
         self._gate = Gate(0.3)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._capture.detach()
-        if self._target is not None:
-            self._target.reset()
+        for stream in (self._target, self._value):
+            if stream is not None:
+                stream.reset()
         self._buf = None
 
     # ---------------------------------------------------------------- advantage
@@ -343,6 +349,8 @@ class GuidedLogitsProcessor(LogitsProcessor):
             if h.shape[0] != scores.shape[0]:
                 raise RuntimeError(f"guided decoding: captured hidden states have {h.shape[0]} rows but the "
                                    f"scores have {scores.shape[0]}")
+            if self._value is not None:  # the heads read the separate value transformer
+                h = self._value.step(input_ids, self._capture.args, self._capture.kwargs)
             target_h = None
             if self._target is not None:
                 target_h = self._target.step(input_ids, self._capture.args, self._capture.kwargs)

@@ -5,6 +5,7 @@ Checkpoint layout (one directory)::
     config.json, model.safetensors, generation_config.json   ← ``AutoModelForCausalLM.from_pretrained(dir)``
     tokenizer files                                          ← ``AutoTokenizer.from_pretrained(dir)``
     lexiq_heads.safetensors                                  ← V / Q / target-Q heads (if any)
+    lexiq_value/                                             ← separate value transformer (if configured)
     lexiq_target/                                            ← separate target backbone (if configured)
     lexiq.json                                               ← lexiq metadata (heads shape, episode format, ...)
 
@@ -30,6 +31,7 @@ from lexiq.models.heads import ILQLHeads
 HEADS_FILE = "lexiq_heads.safetensors"
 META_FILE = "lexiq.json"
 TARGET_DIR = "lexiq_target"
+VALUE_DIR = "lexiq_value"
 
 
 class ModelLoadError(ValueError):
@@ -47,6 +49,10 @@ class HeadsConfig:
     separate_target: bool = False
     """Keep a separate Polyak-averaged target backbone (original ILQL paper layout) instead of reading the online
     hidden states (trlx layout, default, lighter)."""
+    separate_policy: bool = False
+    """Keep π_β and the values in different transformers (original ILQL paper layout): ``lm`` stays the
+    behaviour policy, trained by plain BC, and the V/Q heads read a second transformer (``value_lm``, a copy of
+    the initial ``lm``). The value losses then cannot move π_β. Default: one shared transformer (trlx)."""
 
 
 def hidden_states(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -60,13 +66,15 @@ def hidden_states(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.
 
 
 class LexiqModel(nn.Module):
-    """A causal LM (``self.lm``) with optional ILQL heads (``self.heads``) and target backbone (``self.target_lm``)."""
+    """A causal LM (``self.lm``, the policy π_β) with optional ILQL heads (``self.heads``), a separate value
+    transformer the heads read (``self.value_lm``) and a target backbone (``self.target_lm``)."""
 
     def __init__(self, lm: nn.Module, heads: ILQLHeads | None = None, target_lm: nn.Module | None = None,
-                 meta: dict[str, Any] | None = None):
+                 meta: dict[str, Any] | None = None, value_lm: nn.Module | None = None):
         super().__init__()
         self.lm = lm
         self.heads = heads
+        self.value_lm = value_lm
         self.target_lm = target_lm
         if target_lm is not None:
             for p in target_lm.parameters():
@@ -82,11 +90,14 @@ class LexiqModel(nn.Module):
         return int(self.lm.get_output_embeddings().weight.shape[0])
 
     def add_heads(self, cfg: HeadsConfig) -> None:
-        """Attach fresh ILQL heads (and a target backbone copy if ``cfg.separate_target``)."""
+        """Attach fresh ILQL heads (and copies of the backbone for ``cfg.separate_policy`` /
+        ``cfg.separate_target``)."""
         self.heads = ILQLHeads(self.hidden_size, self.vocab_size, cfg.head_hidden, cfg.double_q)
         self.heads.to(next(self.lm.parameters()).device)
+        if cfg.separate_policy:
+            self.value_lm = copy.deepcopy(self.lm)
         if cfg.separate_target:
-            self.target_lm = copy.deepcopy(self.lm)
+            self.target_lm = copy.deepcopy(self.value_backbone)
             for p in self.target_lm.parameters():
                 p.requires_grad_(False)
         self.meta["heads"] = asdict(cfg) | {"head_hidden": self.heads.head_hidden}
@@ -95,8 +106,18 @@ class LexiqModel(nn.Module):
         """``objective.loss(self, batch)``: routing the loss through ``forward`` lets DDP/FSDP wrappers see it."""
         return objective.loss(self, batch)
 
+    @property
+    def value_backbone(self) -> nn.Module:
+        """The transformer whose hidden states the online V/Q heads read (``value_lm`` if separate, else ``lm``)."""
+        return self.lm if self.value_lm is None else self.value_lm
+
     def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states of the policy ``lm``."""
         return hidden_states(self.lm, input_ids, attention_mask)
+
+    def value_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states of the value transformer (the policy's own when there is no separate one)."""
+        return hidden_states(self.value_backbone, input_ids, attention_mask)
 
     @torch.no_grad()
     def target_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -111,12 +132,13 @@ class LexiqModel(nn.Module):
 
     @torch.no_grad()
     def polyak_update(self, alpha: float) -> None:
-        """Soft target update θ̄ ← α·θ + (1−α)·θ̄ for the target Q heads and, if present, the target backbone."""
+        """Soft target update θ̄ ← α·θ + (1−α)·θ̄ for the target Q heads and, if present, the target backbone
+        (a Polyak copy of the value transformer)."""
         if self.heads is not None:
             self.heads.polyak_update(alpha)
         if self.target_lm is not None:
             tgt = [p for p in self.target_lm.parameters()]
-            src = [p.detach() for p in self.lm.parameters()]
+            src = [p.detach() for p in self.value_backbone.parameters()]
             torch._foreach_lerp_(tgt, src, alpha)
 
     # ------------------------------------------------------------------ persistence
@@ -134,13 +156,16 @@ class LexiqModel(nn.Module):
             if self.heads is not None:
                 state = {k: v.detach().contiguous().cpu() for k, v in self.heads.state_dict().items()}
                 save_file(state, str(tmp / HEADS_FILE))
+            if self.value_lm is not None:
+                self.value_lm.save_pretrained(tmp / VALUE_DIR)
             if self.target_lm is not None:
                 self.target_lm.save_pretrained(tmp / TARGET_DIR)
             meta = dict(self.meta)
             if self.heads is not None:
                 meta.setdefault("heads", {})
                 meta["heads"].update({"head_hidden": self.heads.head_hidden, "double_q": self.heads.n_q == 2,
-                                      "separate_target": self.target_lm is not None})
+                                      "separate_target": self.target_lm is not None,
+                                      "separate_policy": self.value_lm is not None})
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
             if directory.exists():
                 shutil.rmtree(directory)
@@ -170,6 +195,8 @@ class LexiqModel(nn.Module):
             model.add_heads(cfg)
             assert model.heads is not None
             model.heads.load_state_dict(load_file(str(directory / HEADS_FILE)))
+            if (directory / VALUE_DIR).exists():
+                model.value_lm = AutoModelForCausalLM.from_pretrained(directory / VALUE_DIR)
             if (directory / TARGET_DIR).exists():
                 model.target_lm = AutoModelForCausalLM.from_pretrained(directory / TARGET_DIR)
                 for p in model.target_lm.parameters():

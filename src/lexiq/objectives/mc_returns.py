@@ -57,7 +57,7 @@ class MCReturns(ValueObjective):
 
     def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
         cfg: MCReturnsConfig = self.config
-        f = action_features(model, batch, with_target=False)
+        f = action_features(model, batch, with_target=False, with_policy=self.trains_policy)
         mask, q = f["mask"], f["q"]
         n, world = count_tokens(batch["action_mask"])
         returns = batch["returns"][mask]
@@ -65,7 +65,8 @@ class MCReturns(ValueObjective):
         loss_q = ((q - returns.unsqueeze(0)) ** 2).sum() / n
         loss_v = ((v - returns) ** 2).sum() / n
         extra, metrics = cql_and_policy_terms(model, f, n, cfg.cql_weight, cfg.cql_temperature, cfg.policy_weight,
-                                              batch=batch, observation_weight=cfg.observation_weight)
+                                              batch=batch, observation_weight=cfg.observation_weight,
+                                              value_lm_weight=cfg.value_lm_weight)
         total = cfg.q_weight * loss_q + cfg.v_weight * loss_v + extra
         with torch.no_grad():
             metrics.update({
