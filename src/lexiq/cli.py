@@ -129,7 +129,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from lexiq.data.episode import Episode
 
     ep = Episode(turns, terminated=False)
-    print(LMPolicy(model, tokenizer, fmt, dec).act([ep])[0])
+    for text in LMPolicy(model, tokenizer, fmt, dec).act([ep]):  # num_return_sequences lines (beams: best first)
+        print(text)
     return 0
 
 
@@ -190,7 +191,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ev.add_argument("overrides", nargs="*", help="decoding.beta=8 eval.env_options.vocab=answers ...")
     ev.set_defaults(func=_cmd_eval)
 
-    ge = sub.add_parser("generate", help="decode the next agent turn")
+    ge = sub.add_parser("generate", help="decode the next agent turn (one line per returned sequence)")
     ge.add_argument("--model", required=True, help="policy directory")
     ge.add_argument("--prompt", default="", help="environment text to respond to (empty: start of an episode)")
     ge.add_argument("overrides", nargs="*", help="decoding.* overrides")

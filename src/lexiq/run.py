@@ -100,9 +100,17 @@ def make_env_factory(ecfg: EvalConfig) -> Any:
     return lambda: make(ecfg.env, **options)
 
 
+def check_eval_decoding(decoding: DecodingConfig, ecfg: EvalConfig) -> None:
+    """Rollouts play one action per turn: reject ``num_return_sequences > 1`` before any work is done."""
+    if ecfg.env is not None and decoding.num_return_sequences != 1:
+        raise ConfigError(f"decoding.num_return_sequences={decoding.num_return_sequences}: evaluation plays one "
+                          "action per turn, so it must be 1 (use lexiq generate for several samples)")
+
+
 def evaluate_policy(model: Any, tokenizer: Any, fmt: Any, decoding: DecodingConfig, ecfg: EvalConfig,
                     betas: list[float] | None = None, progress: bool = False) -> dict[str, Any]:
     """Roll out the policy; with ``betas`` choose β on separate seeds first. Returns summary metrics."""
+    check_eval_decoding(decoding, ecfg)
     from lexiq.evaluation.metrics import summarize
     from lexiq.evaluation.rollout import LMPolicy, rollout
 
@@ -149,6 +157,7 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
         raise ConfigError("data.train: expected the path of a JSONL file of episodes")
     objective = get_objective(objective_name)(obj_cfg)
     make_env_factory(cfg.eval)  # validates the evaluation environment up front
+    check_eval_decoding(cfg.decoding, cfg.eval)
     episodes = read_episodes(cfg.data.train)
     if cfg.data.limit is not None:
         episodes = episodes[: cfg.data.limit]

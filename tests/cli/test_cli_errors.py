@@ -130,3 +130,13 @@ def test_bench_wordle_unknown_method_writes_nothing(tmp_path, capsys):
     code = main(["bench", "wordle", "--quick", "--methods", "bc,dqn", "--out", str(out)])
     _assert_one_line_error(code, capsys.readouterr().err.strip(), "dqn", "filtered_bc")
     assert not out.exists()
+
+
+def test_several_return_sequences_in_evaluation_fail_before_training(tmp_path, capsys):
+    data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
+    out = tmp_path / "run"
+    code = main(["train", "bc", "--config", "configs/wordle/bc.yaml", f"data.train={data}", f"train.output_dir={out}",
+                 "train.max_steps=1", "train.progress=false", "model.path=tiny", "decoding.strategy=sample",
+                 "decoding.num_return_sequences=2"])
+    _assert_one_line_error(code, capsys.readouterr().err.strip(), "num_return_sequences=2", "lexiq generate")
+    assert not out.exists()
