@@ -6,7 +6,8 @@
    the scripted expert in the evaluation environment (the normalisation's 100 anchor);
 2. for every seed and method, train a char-level transformer from scratch with ``configs/wordle/<method>.yaml``;
 3. evaluate each policy in the resampling environment on the configured vocabulary (``official_200`` by
-   default; ≥ 512 games per seed, greedy; value methods choose β on separate games);
+   default; ≥ 512 games per seed, greedy; value methods choose β on separate games: 128 in quick mode, 512 in
+   full mode);
 4. write ``results.json``, ``results.md`` (table) and ``returns.png``.
 
 The normalised score follows LMRL-Gym: 0 = the minimum return (−6), 50 = the data set's mean return,
@@ -28,7 +29,9 @@ METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
 
 QUICK = {"data_episodes": 4000, "seeds": 1, "overrides": {"train": {"max_steps": 1500}}}
-FULL = {"data_episodes": 20000, "seeds": 2, "overrides": {"train": {"max_steps": 3000}}}
+# full mode chooses β on 512 games per seed: on 128 the choice was noisy (docs/benchmarks.md)
+FULL = {"data_episodes": 20000, "seeds": 2,
+        "overrides": {"train": {"max_steps": 3000}, "eval": {"select_episodes": 512}}}
 
 
 def method_config(method: str) -> dict[str, Any]:
