@@ -29,11 +29,15 @@ def token_scores(model: LexiqModel, prompt: list[int], word_ids: list[int]) -> d
     if heads is None:
         raise SystemExit("the model has no value heads (train it with ilql or mc_returns)")
     ids = torch.tensor([prompt + word_ids])
-    hidden = model.hidden(ids)[0, len(prompt) - 1: -1].float()
+    at = slice(len(prompt) - 1, -1)  # the states that predict the word's tokens
+    hidden = model.hidden(ids)[0, at].float()  # π_β
+    value_hidden = model.value_hidden(ids)[0, at].float()  # V/Q (π_β's own states unless separate_policy)
+    target_hidden = model.target_hidden(ids)
+    target_hidden = value_hidden if target_hidden is None else target_hidden[0, at].float()
     actions = torch.tensor(word_ids)
     logp = torch.log_softmax(model.logits(hidden).float(), -1).gather(1, actions[:, None])[:, 0]
-    q = heads.q_at_from(heads.target_features(hidden), actions, target=True).amin(0)
-    v = heads.values(hidden)
+    q = heads.q_at_from(heads.target_features(target_hidden), actions, target=True).amin(0)
+    v = heads.values(value_hidden)
     return {"logp": logp.numpy(), "q": q.numpy(), "v": v.numpy()}
 
 

@@ -161,7 +161,7 @@ def _cmd_data_wordle(args: argparse.Namespace) -> int:
 def _cmd_bench_wordle(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_wordle import METHODS, run_wordle_benchmark
 
-    methods = args.methods.split(",") if args.methods else None
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
     unknown = sorted(set(methods or []) - set(METHODS))
     if unknown or methods == []:
         raise ConfigError(f"--methods {args.methods!r}: expected a comma-separated subset of {','.join(METHODS)}")
