@@ -8,7 +8,8 @@ with the loss and tokens/s, evaluates every ``eval_every`` steps and checkpoints
 Multi-process: launch with ``accelerate launch`` (DDP, FSDP or DeepSpeed per the accelerate config).
 ``batch_size`` is the *global* number of episodes per micro-step: each global batch is split across processes
 (``split_batches``), and objectives normalise by the global token count, so N processes reproduce the losses of
-one process with the same global batch.
+one process with the same global batch. With ``grad_accum = k`` the k micro-batch losses are weighted by their
+token counts (:func:`_accumulation_scales`), so k micro-batches of b episodes give the update of one batch of k·b.
 
 Resume: ``resume: true`` loads the newest ``checkpoints/step_*`` of ``output_dir`` (model, optimizer,
 scheduler, RNG states and the data position) and continues exactly where that run was.
@@ -20,7 +21,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -153,6 +154,40 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
+def _micro_batches(loader: Any, accelerator: Any, generator: torch.Generator, seed: int, start_micro: int,
+                   batches_per_epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless stream of micro-batches from position ``start_micro`` on; epoch e is shuffled with seed ``seed + e``."""
+    micro = start_micro
+    while True:
+        epoch, offset = divmod(micro, batches_per_epoch)
+        generator.manual_seed(seed + epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        for batch in accelerator.skip_first_batches(loader, offset) if offset else loader:
+            micro += 1
+            yield batch
+
+
+def _accumulation_scales(objective: Objective, batches: list[dict[str, torch.Tensor]],
+                         accelerator: Any) -> list[float | None]:
+    """Loss multipliers that make an accumulated step the gradient of the per-token mean over the whole window.
+
+    Each micro-batch loss is a mean over its own n_i loss tokens (summed over processes), and Accelerate divides
+    every micro-batch loss by k, the number of micro-batches per step; scaling micro-batch i by ``k·n_i / Σ_j n_j``
+    turns the average of k per-batch means into ``Σ_i (sum of token losses in i) / Σ_j n_j``, exactly what one
+    batch of the whole window would give (micro-batches of unequal token counts no longer get equal say). With one
+    micro-batch per step the scale is 1 and nothing is multiplied (``None``).
+    """
+    if len(batches) == 1:
+        return [None]
+    counts = torch.stack([objective.loss_tokens(b).detach().to(torch.float64) for b in batches])
+    counts = accelerator.reduce(counts.to(accelerator.device), reduction="sum")
+    total = float(counts.sum())
+    if total <= 0:
+        return [None] * len(batches)
+    return [len(batches) * float(c) / total for c in counts]
+
+
 def train(
     objective: Objective,
     model: LexiqModel,
@@ -165,7 +200,7 @@ def train(
 ) -> dict[str, Any]:
     """Train ``model`` with ``objective`` on ``dataset``; returns a summary (steps, seconds, last metrics)."""
     from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, set_seed
+    from accelerate.utils import DataLoaderConfiguration, GradientAccumulationPlugin, set_seed
 
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainError("the training set is empty")
@@ -173,7 +208,10 @@ def train(
         process_state()
         accelerator = Accelerator(
             cpu=not torch.cuda.is_available(),  # also makes `accelerate launch` / torchrun use gloo on CPU machines
-            gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,
+            # windows are cut by lexiq (_micro_batches), not at epoch ends: a window may span two epochs
+            gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=cfg.grad_accum,
+                                                                    sync_with_dataloader=False),
+            mixed_precision=cfg.mixed_precision,
             dataloader_config=DataLoaderConfiguration(split_batches=True),
         )
     world = accelerator.num_processes
@@ -234,16 +272,14 @@ def train(
         accelerator.wait_for_everyone()
 
     model.train()
+    stream = _micro_batches(loader, accelerator, generator, cfg.seed, micro, batches_per_epoch)
     while step < cfg.max_steps:
-        epoch, offset = divmod(micro, batches_per_epoch)
-        generator.manual_seed(cfg.seed + epoch)
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        epoch_loader = accelerator.skip_first_batches(loader, offset) if offset else loader
-        for batch in epoch_loader:
+        window_batches = [next(stream) for _ in range(cfg.grad_accum)]
+        scales = _accumulation_scales(objective, window_batches, accelerator)
+        for batch, scale in zip(window_batches, scales, strict=True):
             with accelerator.accumulate(model):
                 loss, metrics = model(batch, objective)
-                accelerator.backward(loss)
+                accelerator.backward(loss if scale is None else loss * scale)
                 if accelerator.sync_gradients and cfg.max_grad_norm is not None:
                     accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()

@@ -107,6 +107,11 @@ class Objective:
     def loss(self, model: LexiqModel, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
 
+    def loss_tokens(self, batch: Batch) -> torch.Tensor:
+        """How many tokens this process's loss averages over in ``batch`` (the action tokens unless overridden).
+        The trainer weights the micro-batches of an accumulated step by it (``lexiq.train``)."""
+        return (batch["action_mask"] > 0).sum()
+
     def after_optimizer_step(self, model: LexiqModel) -> None:
         """Called after every optimizer step (target updates)."""
 

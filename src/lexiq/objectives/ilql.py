@@ -16,7 +16,9 @@ next-terminal flag d_{t+1}::
 With β_awac = 0 (default, as every configuration of the paper effectively used) ω ≡ 1 and π_β is trained by
 plain BC on the shared backbone (or, with ``separate_policy``, on its own transformer while V/Q read a second
 one, the paper's layout, specs/ilql.md §2.2); policy improvement happens at decoding time (Q-guided decoding,
-``lexiq.decoding``): π(a|s) ∝ π_β(a|s)·exp(β·(Q̄(s,a) − V(s))).
+``lexiq.decoding``): π(a|s) ∝ π_β(a|s)·exp(β·(Q̄(s,a) − V(s))). With β_awac > 0 the policy term is AWAC /
+advantage-weighted regression (Nair et al. 2020, arXiv 2006.09359; Peng et al. 2019, arXiv 1910.00177): the
+policy transformer itself moves toward exp(β_awac·A)-reweighted data, and guidance acts on top of it.
 
 Cost: Q is gathered at the data actions for L_Q / L_V (``O(N·d)``); the full vocabulary is touched only by
 L_CQL, through a chunked fused log-sum-exp (``lexiq.models.ops.linear_logsumexp``). With ``cql_weight: 0`` it is
@@ -54,9 +56,10 @@ class ValueHeadsFields(ObjectiveConfig):
     separate_target: bool = False
     """Polyak-averaged copy of the whole backbone for the targets (paper layout) instead of the shared one."""
     separate_policy: bool = False
-    """π_β and the values in different transformers (paper layout): the policy is trained by plain BC only and
-    the V/Q heads read a value transformer of the same shape, so the value losses cannot move π_β (about
-    twice the training cost of the shared layout)."""
+    """π_β and the values in different transformers (paper layout): the policy is trained by its policy term
+    only (plain BC, or advantage-weighted BC with ILQL's ``awac_beta``) and the V/Q heads read a value
+    transformer of the same shape, so the value losses cannot move π_β (about twice the training cost of the
+    shared layout)."""
     value_lm_weight: float = 1.0
     """With ``separate_policy``: weight of a next-token (BC) loss on the value transformer's own LM head, an
     auxiliary task that shapes the representation the heads read (0 = value losses only)."""
