@@ -188,6 +188,17 @@ def _accumulation_scales(objective: Objective, batches: list[dict[str, torch.Ten
     return [len(batches) * float(c) / total for c in counts]
 
 
+def _check_accumulation(accelerator: Any, cfg: TrainConfig) -> None:
+    """A caller's Accelerator must cut accumulation windows where :func:`train` does (every ``grad_accum``
+    micro-batches, not at epoch ends), else updates would silently mix windows."""
+    steps = accelerator.gradient_accumulation_steps
+    if steps != cfg.grad_accum:
+        raise TrainError(f"train.grad_accum={cfg.grad_accum} but the given Accelerator accumulates {steps} steps")
+    if cfg.grad_accum > 1 and accelerator.gradient_state.sync_with_dataloader:
+        raise TrainError("train.grad_accum > 1 needs an Accelerator built with GradientAccumulationPlugin("
+                         "num_steps=grad_accum, sync_with_dataloader=False)")
+
+
 def train(
     objective: Objective,
     model: LexiqModel,
@@ -214,6 +225,7 @@ def train(
             mixed_precision=cfg.mixed_precision,
             dataloader_config=DataLoaderConfiguration(split_batches=True),
         )
+    _check_accumulation(accelerator, cfg)
     world = accelerator.num_processes
     if cfg.batch_size % world:
         raise TrainError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({world})")

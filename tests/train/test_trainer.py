@@ -138,3 +138,15 @@ def test_gradient_accumulation_equals_one_large_batch(tmp_path):
     # instead (the usual accumulation) moves weights by up to 1.7e-2 here
     for k in big:
         assert torch.allclose(big[k], accum[k], atol=1e-4), k
+
+
+@pytest.mark.parametrize("steps,sync,match", [(1, False, "accumulates 1 steps"), (2, True, "sync_with_dataloader")])
+def test_given_accelerator_must_match_accumulation(steps, sync, match):
+    from types import SimpleNamespace
+
+    from lexiq.train import TrainConfig, TrainError, train
+
+    fake = SimpleNamespace(gradient_accumulation_steps=steps,
+                           gradient_state=SimpleNamespace(sync_with_dataloader=sync))
+    with pytest.raises(TrainError, match=match):
+        train(None, None, [1], None, TrainConfig(grad_accum=2, progress=False, report_to=[]), accelerator=fake)

@@ -51,7 +51,7 @@ class HeadsConfig:
     hidden states (trlx layout, default, lighter)."""
     separate_policy: bool = False
     """Keep π_β and the values in different transformers (original ILQL paper layout): ``lm`` stays the
-    behaviour policy, trained by plain BC, and the V/Q heads read a second transformer (``value_lm``, a copy of
+    policy, trained by its own policy term only, and the V/Q heads read a second transformer (``value_lm``, a copy of
     the initial ``lm``). The value losses then cannot move π_β. Default: one shared transformer (trlx)."""
 
 
