@@ -46,7 +46,7 @@ class EvalConfig:
     env_options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the environment (for Wordle: vocab, mode, feedback, ...)."""
     episodes: int = 512
-    """Evaluation episodes (seeds seed .. seed+episodes-1)."""
+    """Evaluation episodes (seeds seed .. seed+episodes-1); 0 = train only, no rollouts."""
     batch_size: int = 128
     """Games decoded together."""
     seed: int = 100_000
@@ -101,7 +101,13 @@ def make_env_factory(ecfg: EvalConfig) -> Any:
 
 
 def check_eval_decoding(decoding: DecodingConfig, ecfg: EvalConfig) -> None:
-    """Rollouts play one action per turn: reject ``num_return_sequences > 1`` before any work is done."""
+    """Reject evaluation settings that cannot work before any work is done.
+
+    Rollouts play one action per turn (``num_return_sequences`` must be 1) and need at least one game.
+    """
+    if ecfg.episodes < 0 or ecfg.select_episodes < 1:
+        raise ConfigError(f"eval.episodes={ecfg.episodes}, eval.select_episodes={ecfg.select_episodes}: expected "
+                          "episodes >= 0 (0 = no rollouts) and select_episodes >= 1")
     if ecfg.env is not None and decoding.num_return_sequences != 1:
         raise ConfigError(f"decoding.num_return_sequences={decoding.num_return_sequences}: evaluation plays one "
                           "action per turn, so it must be 1 (use lexiq generate for several samples)")
@@ -111,6 +117,8 @@ def evaluate_policy(model: Any, tokenizer: Any, fmt: Any, decoding: DecodingConf
                     betas: list[float] | None = None, progress: bool = False) -> dict[str, Any]:
     """Roll out the policy; with ``betas`` choose β on separate seeds first. Returns summary metrics."""
     check_eval_decoding(decoding, ecfg)
+    if ecfg.episodes < 1:
+        raise ConfigError(f"eval.episodes={ecfg.episodes}: evaluation needs at least one game")
     from lexiq.evaluation.metrics import summarize
     from lexiq.evaluation.rollout import LMPolicy, rollout
 
@@ -207,7 +215,7 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
         result["return_cutoff"] = objective.cutoff
     if not main_process:
         return result
-    if evaluate and cfg.eval.env is not None:
+    if evaluate and cfg.eval.env is not None and cfg.eval.episodes > 0:
         betas = cfg.eval.betas if objective.uses_heads else None
         result["eval"] = evaluate_policy(model, tokenizer, fmt, cfg.decoding, cfg.eval, betas=betas,
                                          progress=cfg.train.progress)
