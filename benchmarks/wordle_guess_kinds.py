@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lexiq.data.episode import Episode
-from lexiq.envs.wordle.game import GameState, WordList, colors_to_pattern
+from lexiq.envs.wordle.game import GameState, WordList, colors_to_pattern, is_valid_guess
 from lexiq.envs.wordle.policies import OptimalPolicy
 
 KINDS = ("opening", "repeat", "nonword", "expert", "consistent", "inconsistent")
@@ -57,7 +57,8 @@ def guess_kinds(episode: Episode, vocab: WordList, feedback: str = "ilql",
                     "consistent" if index in consistent else "inconsistent")
         kinds.append(kind)
         guesses.append(word)
-        if i + 1 < len(turns) and turns[i + 1].role == "environment" and word in vocab:
+        # any valid 5-letter guess gets feedback (in the vocabulary or not); an invalid one has no colour turn
+        if i + 1 < len(turns) and turns[i + 1].role == "environment" and is_valid_guess(word):
             history.append((word, colors_to_pattern(turns[i + 1].text)))
     return kinds
 
@@ -70,6 +71,13 @@ def kind_table(episodes: Sequence[Episode], vocab: WordList, feedback: str = "il
         for k, kind in enumerate(guess_kinds(ep, vocab, feedback, expert), start=1):
             table[k][kind] += 1
     return {k: dict(table[k]) for k in sorted(table)}
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of games, got {text}")
+    return value
 
 
 def main() -> None:
@@ -90,7 +98,7 @@ def run() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="policy directory (lexiq train ... /policy)")
     ap.add_argument("--beta", type=float, default=0.0, help="guidance strength (0 = the policy alone)")
-    ap.add_argument("--games", type=int, default=512)
+    ap.add_argument("--games", type=_positive, default=512)
     ap.add_argument("--seed", type=int, default=5000, help="first game seed")
     ap.add_argument("--vocab", default="official_200")
     args = ap.parse_args()

@@ -1,25 +1,13 @@
 """benchmarks/wordle_q_rank.py reads V and Q̄ from the value (and target) transformer, log π_β from the policy."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
 
 from lexiq.models.model import HeadsConfig
 from lexiq.models.presets import ModelConfig, build_model, load_tokenizer
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "wordle_q_rank.py"
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("wordle_q_rank", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_token_scores_use_the_value_and_target_transformers():
-    q_rank = _load_script()
+def test_token_scores_use_the_value_and_target_transformers(load_script):
+    q_rank = load_script("wordle_q_rank")
     cfg = ModelConfig(path="tiny", arch="llama", n_positions=64)
     tok = load_tokenizer(cfg)
     torch.manual_seed(0)

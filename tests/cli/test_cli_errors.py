@@ -144,18 +144,14 @@ def test_several_return_sequences_in_evaluation_fail_before_training(tmp_path, c
 
 def test_negative_evaluation_episodes_fail_before_training(tmp_path, capsys):
     data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
-    out = tmp_path / "run"
-    code = main(["train", "bc", "--config", "configs/wordle/bc.yaml", f"data.train={data}", f"train.output_dir={out}",
-                 "train.max_steps=1", "train.progress=false", "model.path=tiny", "eval.episodes=-1"])
-    _assert_one_line_error(code, capsys.readouterr().err.strip(), "eval.episodes=-1")
+    code, err, out = _run_train(tmp_path, capsys, data, "eval.episodes=-1")
+    _assert_one_line_error(code, err, "eval.episodes=-1")
     assert not out.exists()
 
 
 def test_zero_evaluation_episodes_train_without_rollouts(tmp_path, capsys):
     data = _write(tmp_path / "ok.jsonl", [json.dumps(_episode())])
-    out = tmp_path / "run"
-    code = main(["train", "bc", "--config", "configs/wordle/bc.yaml", f"data.train={data}", f"train.output_dir={out}",
-                 "train.max_steps=1", "train.progress=false", "model.path=tiny", "eval.episodes=0"])
+    code, _, out = _run_train(tmp_path, capsys, data, "eval.env=wordle", "eval.episodes=0")
     assert code == 0
     result = json.loads((out / "results.json").read_text())
     assert result["steps"] == 1 and "eval" not in result
