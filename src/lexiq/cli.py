@@ -171,7 +171,15 @@ def _cmd_eval_dialogue(args: argparse.Namespace) -> int:
         raise ConfigError("--metrics meteor: NLTK's WordNet data is not installed (lexiq never downloads it)")
     _at_least("--beams", args.beams, 0)
     golds = _gold_replies(args)  # bad input fails before the model loads
+    if args.rerank_with is not None and args.beams < 1:
+        raise ConfigError("--rerank-with: needs candidates to rerank; set --beams to 1 or more")
     model, tokenizer, fmt = _load_policy(args.model)
+    reranker = None
+    if args.rerank_with is not None:
+        reranker = _load_policy(args.rerank_with)
+        if getattr(reranker[0], "heads", None) is None:
+            raise ConfigError(f"--rerank-with {args.rerank_with}: this policy has no value heads (train it with "
+                              "ilql or mc_returns)")
     data: dict[str, Any] = {}
     apply_overrides(data, args.overrides)
     dec = _decoding_from(model, data.pop("decoding", {}))
@@ -181,8 +189,8 @@ def _cmd_eval_dialogue(args: argparse.Namespace) -> int:
                                           reward_model=args.reward_model, click_threshold=args.click_threshold,
                                           max_prompt_tokens=args.max_prompt_tokens,
                                           max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                          progress=True)
-    summary |= {"model": args.model, "data": args.data, "beta": dec.beta}
+                                          progress=True, reranker=reranker, rerank_kind=args.rerank_kind)
+    summary |= {"model": args.model, "data": args.data, "beta": dec.beta, "rerank_with": args.rerank_with}
     write_outputs(args.out, summary, csv_rows, name=Path(args.model).parent.name)
     print(json.dumps(summary, indent=2))
     return 0
@@ -374,6 +382,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                     help="comma-separated: bleu, chrf, rouge_l, meteor, bertscore_f1, bleurt (docs/metrics.md)")
     ed.add_argument("--beams", type=int, default=4, help="beam candidates after the greedy one (0 = greedy only)")
     ed.add_argument("--reward-model", default=None, help="reward model directory: also report its score")
+    ed.add_argument("--rerank-with", default=None,
+                    help="ilql/mc_returns policy directory: sort each example's candidates by its value (top-1 = "
+                         "the value-best candidate)")
+    ed.add_argument("--rerank-kind", choices=["v", "q"], default="v",
+                    help="reranking score: V at the reply's last action (v) or Q of ending the reply there (q)")
     ed.add_argument("--click-threshold", type=float, default=None,
                     help="report the fraction of replies whose BERTScore-style F1 exceeds this (BERTClick)")
     ed.add_argument("--limit", type=int, default=None, help="a random subset of this many test replies")

@@ -30,9 +30,10 @@ class DataConfig:
     validation: str = ""
     """JSONL file of held-out episodes: the objective's metrics on them are logged at every evaluation (under
     eval/validation/) and saved in results.json (reward models: accuracy, AUC, majority rate)."""
-    format: Literal["auto", "wordle", "dialogue"] = "auto"
+    format: Literal["auto", "wordle", "dialogue", "chat_template"] = "auto"
     """Turn markers: 'wordle' (<a> </a> </s> </eod>, the ILQL paper), 'dialogue' (<_soc_> <_cus_start_> ...
-    <_rep_start_> ... <_rep_end_>, Sodhi et al. 2023; added to the tokenizer as special tokens) or 'auto' (the
+    <_rep_start_> ... <_rep_end_>, Sodhi et al. 2023; added to the tokenizer as special tokens), 'chat_template'
+    (the model's own chat template: customer/API turns as user, agent turns as assistant) or 'auto' (the
     tokenizer's bos/eos)."""
     max_length: int | None = None
     """Maximum tokens per episode (None = no limit)."""
@@ -99,13 +100,20 @@ def episode_format(cfg: DataConfig, tokenizer: Any) -> Any:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token or fmt.agent_end
         return fmt
+    if cfg.format == "chat_template":
+        fmt = EpisodeFormat.from_chat_template(tokenizer)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or fmt.agent_end
+        return fmt
     return EpisodeFormat.for_tokenizer(tokenizer)
 
 
-def add_marker_tokens(tokenizer: Any, fmt: Any) -> Any:
-    """Add the markers of ``fmt`` that ``tokenizer`` lacks as special tokens (returns ``fmt``)."""
+def add_marker_tokens(tokenizer: Any, fmt: Any, base: Any = None) -> Any:
+    """Add the markers of ``fmt`` that ``tokenizer`` lacks as special tokens (returns ``fmt``); with ``base``, only
+    those that ``fmt`` adds to it (an objective's extra markers on top of a chat template's multi-token ones)."""
     vocab = tokenizer.get_vocab()
-    missing = [t for t in fmt.marker_tokens if t not in vocab]
+    known = set(base.marker_tokens) if base is not None else set()
+    missing = [t for t in fmt.marker_tokens if t not in vocab and t not in known]
     if missing:
         tokenizer.add_special_tokens({"additional_special_tokens": missing})
     return fmt
@@ -203,7 +211,8 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
         episodes = episodes[: cfg.data.limit]
     selected = objective.prepare_episodes(episodes)
     tokenizer = load_tokenizer(cfg.model)
-    fmt = add_marker_tokens(tokenizer, objective.extend_format(episode_format(cfg.data, tokenizer)))
+    base_fmt = episode_format(cfg.data, tokenizer)
+    fmt = add_marker_tokens(tokenizer, objective.extend_format(base_fmt), base=base_fmt)
     record_of = {id(ep): i for i, ep in enumerate(episodes)}  # errors name the record in the data file
     # a selecting objective returns (a subset of) the input objects, a transforming one 1:1 copies in order
     names = [f"{cfg.data.train}: episode {record_of.get(id(ep), i)}" for i, ep in enumerate(selected)]

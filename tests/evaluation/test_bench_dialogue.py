@@ -34,11 +34,16 @@ def test_bench_dialogue_writes_the_table_and_reuses_its_runs(tmp_path, monkeypat
     assert len(rl) == 3 * 3
     assert saved["candidates"]["seed0"]["n"] == 2
     table = (out / "results.md").read_text()
-    assert all(f"| {m} |" in table for m in METHODS)
+    assert all(f"| {m} " in table for m in METHODS)
+    # ILQL as a reranker: the TF model's greedy reply and n_candidates - 1 beams, sorted by the ILQL values
+    rerank = json.loads((out / "ilql_seed0" / "rerank_eval" / "summary.json").read_text())
+    assert rerank["candidates"] == 2 and rerank["reranked_by"]["kind"] == "v"
+    assert saved["methods"]["ilql_rerank"]["chrf"]["mean"] == pytest.approx(rerank["metrics"]["chrf"]["top1"]["mean"])
     stamps = {p: p.stat().st_mtime_ns for p in [*out.glob("*_seed0/results.json"), *out.glob("*/dialogue_eval/*"),
+                                                 *out.glob("*/rerank_eval/*"),
                                                  out / "reward_model" / "results.json",
                                                  out / "data" / "offline_rl_seed0.jsonl"]}
-    assert len(stamps) == 4 + 4 * 3 + 2
+    assert len(stamps) == 4 + 5 * 3 + 2
     again = run_dialogue_benchmark(str(out), quick=True, root=str(FIXTURES), overrides=POLICY[2:],
                                    mode_overrides=TOY | {"tf_overrides": POLICY}, metrics=("chrf", "rouge_l"))
     assert again["methods"] == result["methods"]

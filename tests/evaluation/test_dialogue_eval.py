@@ -76,3 +76,56 @@ def test_a_missing_reward_model_is_refused_before_any_generation(setup, capsys):
                  "--out", str(setup / "c.jsonl"), "--reward", "model:" + str(setup / "nowhere")]) == 2
     assert "is not a lexiq reward model directory" in capsys.readouterr().err
     assert not (setup / "c.jsonl").exists()
+
+
+def test_rerank_with_a_value_model_sorts_candidates_by_its_values(setup, capsys):
+    import torch
+
+    from lexiq.evaluation.candidates import value_scores
+    from lexiq.models.model import HeadsConfig
+    from lexiq.run import load_policy
+
+    torch.manual_seed(3)
+    tok = load_tokenizer(ModelConfig(path="tiny"))
+    critic = build_model(ModelConfig(path="tiny", n_positions=64), tok)
+    critic.add_heads(HeadsConfig())
+    critic.meta["episode_format"] = EpisodeFormat.wordle().to_dict()
+    critic.save_pretrained(setup / "critic", tokenizer=tok)
+    flags = ["--model", str(setup / "policy"), "--data", str(setup / "test.jsonl"), "--metrics", "chrf",
+             "--beams", "3", "--max-new-tokens", "3"]
+    assert main(["eval", "dialogue", *flags, "--out", str(setup / "plain")]) == 0
+    assert main(["eval", "dialogue", *flags, "--out", str(setup / "reranked"), "--rerank-with",
+                 str(setup / "critic")]) == 0
+    capsys.readouterr()
+
+    def table(name):
+        with open(setup / name / "predictions.csv", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    plain, reranked = table("plain"), table("reranked")
+    model, tok2, fmt = load_policy(str(setup / "critic"))
+    convs = [[Turn("environment", "ab")], [Turn("environment", "ab"), Turn("agent", "cd", 0.0),
+                                            Turn("environment", "ef")], [Turn("environment", "xy")]]
+    for row_p, row_r, ctx in zip(plain, reranked, convs, strict=True):
+        cands = [row_p[f"response_{i}"] for i in range(1, 5)]
+        values = value_scores(model, tok2, fmt, [ctx], [cands])[0]
+        order = sorted(range(4), key=lambda i: (-values[i], i))
+        assert [row_r[f"response_{i}"] for i in range(1, 5)] == [cands[i] for i in order]
+    assert [r["response_1"] for r in plain] != [r["response_1"] for r in reranked]  # the critic changed a top-1
+    s_plain = json.loads((setup / "plain" / "summary.json").read_text())["metrics"]["chrf"]
+    s_rr = json.loads((setup / "reranked" / "summary.json").read_text())
+    # best-of-4 is the same set either way; top-1 is the value-best candidate's score
+    assert s_rr["metrics"]["chrf"]["top4"]["mean"] == pytest.approx(s_plain["top4"]["mean"])
+    assert s_rr["metrics"]["chrf"]["top1"]["mean"] == pytest.approx(
+        sum(float(r["chrf_1"]) for r in reranked) / 3)
+    assert s_rr["rerank_with"] == str(setup / "critic") and "reranked_by" in s_rr
+
+
+def test_rerank_needs_value_heads_and_candidates(setup, capsys):
+    base = ["eval", "dialogue", "--model", str(setup / "policy"), "--data", str(setup / "test.jsonl"),
+            "--out", str(setup / "x"), "--max-new-tokens", "2"]
+    assert main([*base, "--rerank-with", str(setup / "policy")]) == 2
+    assert "has no value heads" in capsys.readouterr().err
+    assert main([*base, "--beams", "0", "--rerank-with", str(setup / "policy")]) == 2
+    assert "--beams to 1 or more" in capsys.readouterr().err
+    assert not (setup / "x").exists()

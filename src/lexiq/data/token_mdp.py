@@ -7,9 +7,10 @@ Language Q Learning", arXiv 2206.11871; ``ilql.md`` §1.2–1.3), with explicit 
 then for every turn its begin marker (``fmt.agent_start`` / ``fmt.env_start``, or the turn speaker's entry of
 ``fmt.speaker_markers`` for environment turns), its text and its end marker (``fmt.agent_end`` / ``fmt.env_end``
 / the speaker's), then ``fmt.episode_end`` if the episode is terminated. Begin markers are observations: the
-first action of an agent turn is predicted from the state that has read ``agent_start``. Each turn's text is
-tokenised **separately** with ``add_special_tokens=False``; every non-empty marker must be a single token of the
-tokenizer.
+first action of an agent turn is predicted from the state that has read ``agent_start``. Each turn's text and
+each marker are tokenised **separately** with ``add_special_tokens=False``. A marker may be several tokens (a chat
+template's ``"<|im_end|>\n<|im_start|>assistant\n"``), except ``agent_end``: it is the agent turn's last action
+and carries the turn reward, so it must be a single token.
 
 **Token MDP.** Let ``tok[0..L-1]`` be the tokens. Position ``j`` is a state whose hidden vector scores token
 ``j+1``; "action ``j``" emits ``tok[j+1]``. An agent turn whose tokens (text + ``agent_end``) sit at positions
@@ -128,6 +129,64 @@ class EpisodeFormat:
                                     ("api", "<_api_start_>", "<_api_end_>"),
                                     ("action", "<_action_start_>", "<_action_end_>")))
 
+    @classmethod
+    def from_chat_template(cls, tokenizer: Any) -> EpisodeFormat:
+        """Markers that reproduce ``tokenizer.apply_chat_template`` (``data.format: chat_template``).
+
+        A probe conversation user/assistant/user/assistant with sentinel texts is rendered by the template and cut
+        at the sentinels. After an assistant text comes ``agent_end`` (the tokenizer's eos, or the special token
+        the template puts there; it must be one token) and then the user opening ``env_start``; between a user text
+        and the next assistant text come ``env_end`` (up to and including the ``agent_end`` token if the template
+        closes user turns with it too) and the assistant opening ``agent_start``; what precedes the first user
+        opening (bos, a default system prompt) is the start marker. Customer, API and other environment speakers
+        become user turns; logged agent replies and API calls in the context (speakers ``agent`` and ``api_call``)
+        become assistant turns.
+
+        Rendering an episode with these markers gives the template's text, except that a template which opens the
+        first user turn without the separator of later ones (ChatML without a system message) gets it there too.
+        Texts and markers are tokenised separately, so token boundaries next to a marker can differ from
+        tokenising the rendered string in one piece; the decoded text is the same.
+        """
+        template = getattr(tokenizer, "chat_template", None)
+        if not template:
+            raise TokenMDPError("data.format=chat_template: this tokenizer has no chat_template (use "
+                                "data.format=dialogue, or a model whose tokenizer_config.json has one)")
+        texts = ["\x01u1\x01", "\x01a1\x01", "\x01u2\x01", "\x01a2\x01"]
+        messages = [{"role": r, "content": t} for r, t in zip(("user", "assistant") * 2, texts, strict=True)]
+        try:
+            rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+        except Exception as err:  # noqa: BLE001 - template errors are jinja's own types
+            raise TokenMDPError(f"data.format=chat_template: the chat template cannot render a user/assistant "
+                                f"conversation: {err}") from None
+        pos = [rendered.find(t) for t in texts]
+        if min(pos) < 0 or pos != sorted(pos):
+            raise TokenMDPError("data.format=chat_template: the chat template does not render message contents "
+                                "verbatim and in order; use data.format=dialogue")
+        prefix = rendered[:pos[0]]
+        after_agent = rendered[pos[1] + len(texts[1]):pos[2]]
+        after_user = rendered[pos[2] + len(texts[2]):pos[3]]
+        eos = getattr(tokenizer, "eos_token", None) or ""
+        specials = sorted({*_added_tokens(tokenizer), *getattr(tokenizer, "all_special_tokens", [])},
+                          key=len, reverse=True)
+        agent_end = eos if eos and after_agent.startswith(eos) else next(
+            (t for t in specials if t and after_agent.startswith(t)), "")
+        if not agent_end:
+            raise TokenMDPError(f"data.format=chat_template: the template closes an assistant turn with "
+                                f"{after_agent[:30]!r}, not with a special token; lexiq needs one token there to "
+                                f"carry the turn reward")
+        env_start = after_agent[len(agent_end):]
+        cut = after_user.find(agent_end)
+        env_end = after_user[:cut + len(agent_end)] if cut >= 0 else ""
+        agent_start = after_user[len(env_end):]
+        # the start marker is the prefix without the user opening (or the part of it shared with env_start)
+        shared = 0
+        while shared < min(len(prefix), len(env_start)) and prefix[-1 - shared] == env_start[-1 - shared]:
+            shared += 1
+        start = prefix[:len(prefix) - shared]
+        return cls(start_agent=start, start_env=start, agent_end=agent_end, env_end=env_end, episode_end="",
+                   agent_start=agent_start, env_start=env_start,
+                   speaker_markers=(("agent", agent_start, agent_end), ("api_call", agent_start, agent_end)))
+
     @property
     def marker_tokens(self) -> list[str]:
         """Every distinct non-empty marker string (to add to a tokenizer as special tokens)."""
@@ -234,49 +293,52 @@ def _encode_many(tokenizer: Any, texts: Sequence[str], where_of: Callable[[int],
 # --------------------------------------------------------------------------------------------- markers
 @dataclass(frozen=True)
 class _Markers:
-    start_agent: int | None
-    start_env: int | None
-    agent_end: int | None
-    env_end: int | None
-    episode_end: int | None
-    agent_start: int | None
-    env_start: int | None
-    speakers: dict[str, tuple[int | None, int | None]]
+    """Token ids of the markers: a tuple per marker (empty = no marker); ``agent_end`` is one id or None."""
 
-    def start_for(self, first: Turn) -> int | None:
-        """The sequence's first token, chosen by the first turn's role."""
+    start_agent: tuple[int, ...]
+    start_env: tuple[int, ...]
+    agent_end: int | None
+    env_end: tuple[int, ...]
+    episode_end: tuple[int, ...]
+    agent_start: tuple[int, ...]
+    env_start: tuple[int, ...]
+    speakers: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
+
+    def start_for(self, first: Turn) -> tuple[int, ...]:
+        """The sequence's first tokens, chosen by the first turn's role."""
         return self.start_agent if first.is_agent else self.start_env
 
-    def begin_for(self, turn: Turn) -> int | None:
-        """The token before a turn's text."""
+    def begin_for(self, turn: Turn) -> tuple[int, ...]:
+        """The tokens before a turn's text."""
         if turn.is_agent:
             return self.agent_start
         return self.speakers[turn.speaker][0] if turn.speaker in self.speakers else self.env_start
 
-    def end_for(self, turn: Turn) -> int | None:
-        """The token after a turn's text (for an agent turn: its last action)."""
+    def end_for(self, turn: Turn) -> tuple[int, ...]:
+        """The tokens after a turn's text (for an agent turn: its last action, one token)."""
         if turn.is_agent:
-            return self.agent_end
+            return () if self.agent_end is None else (self.agent_end,)
         return self.speakers[turn.speaker][1] if turn.speaker in self.speakers else self.env_end
 
 
+def _marker_ids(tokenizer: Any, s: str, name: str) -> tuple[int, ...]:
+    return () if s == "" else tuple(encode_checked(tokenizer, s, f"EpisodeFormat.{name}"))
+
+
 def _marker_id(tokenizer: Any, s: str, name: str) -> int | None:
-    if s == "":
-        return None
-    enc = encode_checked(tokenizer, s, f"EpisodeFormat.{name}")
-    if len(enc) != 1:
-        raise TokenMDPError(f"EpisodeFormat.{name}={s!r} is {len(enc)} tokens {enc} under this "
-                            f"tokenizer; markers must be single tokens (add it with "
-                            f"tokenizer.add_special_tokens)")
-    return enc[0]
+    enc = _marker_ids(tokenizer, s, name)
+    if len(enc) > 1:
+        raise TokenMDPError(f"EpisodeFormat.{name}={s!r} is {len(enc)} tokens {list(enc)} under this "
+                            f"tokenizer; it must be a single token (add it with tokenizer.add_special_tokens)")
+    return enc[0] if enc else None
 
 
 def _resolve_markers(tokenizer: Any, fmt: EpisodeFormat) -> _Markers:
-    names = ("start_agent", "start_env", "agent_end", "env_end", "episode_end", "agent_start", "env_start")
-    ids = {name: _marker_id(tokenizer, getattr(fmt, name), name) for name in names}
-    speakers = {sp: (_marker_id(tokenizer, a, f"speaker_markers[{sp}]"),
-                     _marker_id(tokenizer, b, f"speaker_markers[{sp}]")) for sp, a, b in fmt.speaker_markers}
-    return _Markers(**ids, speakers=speakers)
+    names = ("start_agent", "start_env", "env_end", "episode_end", "agent_start", "env_start")
+    ids = {name: _marker_ids(tokenizer, getattr(fmt, name), name) for name in names}
+    speakers = {sp: (_marker_ids(tokenizer, a, f"speaker_markers[{sp}]"),
+                     _marker_ids(tokenizer, b, f"speaker_markers[{sp}]")) for sp, a, b in fmt.speaker_markers}
+    return _Markers(**ids, agent_end=_marker_id(tokenizer, fmt.agent_end, "agent_end"), speakers=speakers)
 
 
 # --------------------------------------------------------------------------------------------- the MDP
@@ -355,13 +417,11 @@ def _build(episode: Episode, turn_ids: list[list[int]], m: _Markers, gamma: floa
     turns = episode.turns
     _check_episode(episode, turn_ids, where)
     n = len(turns)
-    tlen = [(m.begin_for(t) is not None) + len(ids) + (m.end_for(t) is not None)
-            for t, ids in zip(turns, turn_ids, strict=True)]
+    tlen = [len(m.begin_for(t)) + len(ids) + len(m.end_for(t)) for t, ids in zip(turns, turn_ids, strict=True)]
     cum = [0, *itertools.accumulate(tlen)]
 
     def length(a: int, b: int, term: bool) -> int:
-        return int((m.start_for(turns[a]) is not None) + cum[b] - cum[a]
-                   + (term and m.episode_end is not None))
+        return int(len(m.start_for(turns[a])) + cum[b] - cum[a] + (len(m.episode_end) if term else 0))
 
     a, b, term = 0, n, bool(episode.terminated)
     full = length(a, b, term)
@@ -387,26 +447,19 @@ def _build(episode: Episode, turn_ids: list[list[int]], m: _Markers, gamma: floa
                     f"({full} in all)")
             a = fits[0]
 
-    seq: list[int] = []
-    start = m.start_for(turns[a])
-    if start is not None:
-        seq.append(start)
+    seq: list[int] = list(m.start_for(turns[a]))
     # (turn index, offset of its first token, number of tokens including agent_end)
     spans: list[tuple[int, int, int]] = []
     for i in range(a, b):
         t = turns[i]
-        begin = m.begin_for(t)
-        if begin is not None:
-            seq.append(begin)
+        seq.extend(m.begin_for(t))
         o = len(seq)
         seq.extend(turn_ids[i])
-        end = m.end_for(t)
-        if end is not None:
-            seq.append(end)
+        seq.extend(m.end_for(t))
         if t.is_agent:
             spans.append((i, o, len(seq) - o))
-    if term and m.episode_end is not None:
-        seq.append(m.episode_end)
+    if term:
+        seq.extend(m.episode_end)
     L = len(seq)
 
     action_mask = [0.0] * L
@@ -504,19 +557,13 @@ def build_prompt(turns: Episode | Sequence[Turn], tokenizer: Any, fmt: EpisodeFo
     """
     seq_turns = list(turns.turns if isinstance(turns, Episode) else turns)
     m = _resolve_markers(tokenizer, fmt)
-    start = m.start_agent if not seq_turns else m.start_for(seq_turns[0])
-    out: list[int] = [] if start is None else [start]
+    out: list[int] = list(m.start_agent if not seq_turns else m.start_for(seq_turns[0]))
     turn_ids = _encode_many(tokenizer, [t.text for t in seq_turns], _turn_where("prompt"))
     for t, ids in zip(seq_turns, turn_ids, strict=True):
-        begin = m.begin_for(t)
-        if begin is not None:
-            out.append(begin)
+        out.extend(m.begin_for(t))
         out.extend(ids)
-        end = m.end_for(t)
-        if end is not None:
-            out.append(end)
-    if m.agent_start is not None:
-        out.append(m.agent_start)
+        out.extend(m.end_for(t))
+    out.extend(m.agent_start)
     if not out:
         raise TokenMDPError("prompt: empty prompt (no turns, no start marker); set EpisodeFormat.start_agent")
     return out

@@ -2,8 +2,11 @@
 
 For every seed (``docs/dialogue.md`` has each step on its own):
 
-1. **TF**: ``bc`` with the customer/API tokens in the loss (``configs/dialogue/tf.yaml``) on the training
-   conversations;
+1. **TF**: ``bc`` with the customer/API tokens in the loss (``configs/dialogue/tf.yaml``) on the (context,
+   reply) windows of the training conversations: one episode per agent turn, keeping the last ``data.max_length``
+   tokens of context + reply, the same window as at test time (whole conversations cut to their last 512 bytes
+   would leave most turns out of training; the paper's 1,024-token blocks of concatenated conversations cover
+   every token, and so does this);
 2. **candidates**: ``n_candidates`` beam replies of the TF model for a random sample of training replies, scored
    against the gold reply with the BERTScore-style F1 (MiniLM); a candidate's reward is 1 when its score is above
    the threshold that makes ``positive_rate`` of all candidates positive (the paper's 0.6 belongs to rescaled
@@ -12,7 +15,9 @@ For every seed (``docs/dialogue.md`` has each step on its own):
    TF model on that data set;
 4. every method is evaluated on a random sample of test replies (:mod:`lexiq.evaluation.dialogue_eval`): top-1
    BLEU, chrF, ROUGE-L, BERTScore-style F1, and the score a learned reward model gives the greedy reply. ILQL's β is
-   chosen among ``ilql_betas`` by the reward-model score on validation replies.
+   chosen among ``ilql_betas`` by the reward-model score on validation replies. **ILQL-rerank** is ILQL as a
+   reranker instead of a decoder: the TF model's greedy reply and ``n_candidates - 1`` beams, sorted by the ILQL
+   model's ``V`` at each reply's end; its top-1 is the value-best candidate.
 
 The reward model is ``--reward-model DIR`` or, by default, trained once per ``--out`` on the data set's reward file
 (Taskmaster-4: 3,228 human 0/1 judgements; ``configs/dialogue/reward_model.yaml`` in full mode, a small byte-level
@@ -33,7 +38,7 @@ from typing import Any
 
 from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
 
-METHODS = ("tf", "tf_top", "dt", "ilql")
+METHODS = ("tf", "tf_top", "dt", "ilql", "ilql_rerank")
 OBJECTIVE = {"tf": "bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
 REPORTED = ("reward_model_score", "bertscore_f1", "bleu", "chrf", "rouge_l")
 DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_reward"}
@@ -77,23 +82,28 @@ def _job(name: str, objective: str, out_dir: Path, seed: int, data_path: Path, s
 
 
 def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_model: str, out: Path,
-              metrics: tuple[str, ...], beta: float | None = None) -> dict[str, Any]:
-    """``dialogue_eval`` of one policy, cached in ``out/summary.json``."""
+              metrics: tuple[str, ...], beta: float | None = None, reranker: Path | None = None) -> dict[str, Any]:
+    """``dialogue_eval`` of one policy (greedy only, or greedy + beams reranked by ``reranker``'s values), cached
+    in ``out/summary.json``."""
     from lexiq.evaluation.dialogue_eval import evaluate_dialogue, write_outputs
     from lexiq.run import decoding_from_meta, load_policy
 
+    n_beams = 0 if reranker is None else mode["n_candidates"] - 1
     key = {"policy": _fingerprint(policy_dir), "reward_model": _fingerprint(Path(reward_model)), "n": len(golds),
            "metrics": list(metrics), "beta": beta, "max_prompt_tokens": mode["max_prompt_tokens"],
            "max_new_tokens": mode["max_new_tokens"]}
+    if reranker is not None:
+        key |= {"reranker": _fingerprint(reranker), "beams": n_beams}
     if (out / "summary.json").exists():
         cached = json.loads((out / "summary.json").read_text())
         if cached.get("cache_key") == key:  # same policy, reward model and protocol: reuse
             return cached
     model, tokenizer, fmt = load_policy(str(policy_dir))
     dec = decoding_from_meta(model, {} if beta is None else {"beta": beta})
-    summary, rows = evaluate_dialogue(model, tokenizer, fmt, golds, dec, metrics=metrics, n_beams=0,
+    summary, rows = evaluate_dialogue(model, tokenizer, fmt, golds, dec, metrics=metrics, n_beams=n_beams,
                                       reward_model=reward_model, max_prompt_tokens=mode["max_prompt_tokens"],
-                                      max_new_tokens=mode["max_new_tokens"])
+                                      max_new_tokens=mode["max_new_tokens"],
+                                      reranker=None if reranker is None else load_policy(str(reranker)))
     summary["beta"] = dec.beta
     summary["cache_key"] = key
     write_outputs(out, summary, rows, name=policy_dir.parent.name)
@@ -141,7 +151,8 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
                         mode["validation_replies"], 0)
     test_golds = _sample([g for c in load(dataset, "test", root) for g in reply_episodes(c, reward=1.0)],
                          mode["test_replies"], 1)
-    write_data_once(data_dir / "train_conversations.jsonl", train_convs)
+    train_replies = [g for c in train_convs for g in reply_episodes(c, reward=1.0)]
+    write_data_once(data_dir / "train_replies.jsonl", train_replies)
 
     # the reward model: given, or trained once on the data set's human judgements
     if reward_model is None:
@@ -167,14 +178,13 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
 
     # 1. TF for every seed
     tf_overrides = overrides + list(mode.get("tf_overrides", []))  # e.g. the backbone of the TF model
-    tf_jobs = [_job("tf", "bc", out_dir / f"tf_seed{s}", s, data_dir / "train_conversations.jsonl",
+    tf_jobs = [_job("tf", "bc", out_dir / f"tf_seed{s}", s, data_dir / "train_replies.jsonl",
                     mode["tf_steps"], {}, tf_overrides) for s in range(n_seeds)]
     run_jobs(tf_jobs, workers=jobs)
 
     # 2. candidates and their rewards, per seed
     candidate_info: dict[str, Any] = {}
-    train_golds = _sample([g for c in train_convs for g in reply_episodes(c, reward=1.0)],
-                          mode["candidate_replies"], 2)
+    train_golds = _sample(train_replies, mode["candidate_replies"], 2)
     for s in range(n_seeds):
         path = data_dir / f"offline_rl_seed{s}.jsonl"
         info_path = data_dir / f"offline_rl_seed{s}.json"
@@ -223,6 +233,11 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
     for s in range(n_seeds):
         for name in METHODS:
+            if name == "ilql_rerank":
+                per_method[name].append(_evaluate(out_dir / f"tf_seed{s}" / "policy", test_golds, mode, reward_model,
+                                                  out_dir / f"ilql_seed{s}" / "rerank_eval", metrics,
+                                                  reranker=out_dir / f"ilql_seed{s}" / "policy"))
+                continue
             policy = out_dir / f"{name}_seed{s}" / "policy"
             beta = None
             if name == "ilql" and len(mode["ilql_betas"]) == 1:
@@ -254,7 +269,8 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         methods_out[name] = entry
     result = {
         "methods": methods_out,
-        "dataset": {"name": dataset, "train_conversations": len(train_convs), "test_replies": len(test_golds),
+        "dataset": {"name": dataset, "train_conversations": len(train_convs), "train_replies": len(train_replies),
+                    "test_replies": len(test_golds),
                     "validation_replies": len(val_golds)},
         "candidates": candidate_info,
         "reward_model": {"path": reward_model, "validation": rm_result.get("validation")},
@@ -272,12 +288,14 @@ def _table(result: dict[str, Any]) -> str:
     names = [m for m in REPORTED if any(m in e for e in result["methods"].values())]
     lines = [f"# Dialogue benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, "
              f"seeds {result['seeds']})", "",
-             f"{ds['train_conversations']} training conversations; {ds['test_replies']} test replies; top-1 (greedy) "
+             f"{ds['train_conversations']} training conversations ({ds.get('train_replies', '?')} replies); "
+             f"{ds['test_replies']} test replies; top-1 (greedy) "
              "reply of each method, mean ± s.e. over replies pooled over seeds.", "",
              "| method | " + " | ".join(names) + " | β |", "|---|" + "---|" * (len(names) + 1)]
     for method, e in result["methods"].items():
         cells = [f"{e[n]['mean']:.4f} ± {e[n]['stderr']:.4f}" if n in e else "—" for n in names]
         beta = ", ".join(f"{b:g}" for b in e["betas"]) if method == "ilql" else "—"
+        method = "ilql_rerank (TF candidates, ILQL V)" if method == "ilql_rerank" else method
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {beta} |")
     rm = result["reward_model"]
     if rm.get("validation") and "accuracy" in rm["validation"]:
