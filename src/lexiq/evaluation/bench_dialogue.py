@@ -44,12 +44,14 @@ REPORTED = ("reward_model_score", "bertscore_f1", "bleu", "chrf", "rouge_l")
 DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_reward"}
 
 QUICK: dict[str, Any] = {
-    "train_conversations": 600, "candidate_replies": 400, "validation_replies": 64, "test_replies": 200,
+    "train_conversations": 600, "candidate_replies": 240, "validation_replies": 64, "test_replies": 150,
     "seeds": 1, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [1.0],
-    "tf_steps": 600, "rl_steps": 200,
-    "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 300, "max_length": 512, "lr": 0.001,
-                     "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
-    "max_prompt_tokens": 352, "max_new_tokens": 160,
+    "tf_steps": 400, "rl_steps": 120,
+    "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 200, "max_length": 384, "lr": 0.001,
+                     "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 384}},
+    # 384-byte windows (256 of context, replies up to 128 bytes: 90 % of Taskmaster-4 replies are shorter)
+    "max_prompt_tokens": 256, "max_new_tokens": 128,
+    "overrides": ["data.max_length=384"], "tf_overrides": ["model.n_positions=384"],
 }
 FULL: dict[str, Any] = {
     "train_conversations": None, "candidate_replies": 3000, "validation_replies": 200, "test_replies": 1000,
@@ -143,7 +145,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         if not is_reward_model_dir(reward_model):
             raise ConfigError(f"--reward-model {reward_model}: not a lexiq reward model directory (lexiq train "
                               "reward_model writes <output_dir>/reward_model)")
-    overrides = list(overrides or [])
+    overrides = list(mode.get("overrides", [])) + list(overrides or [])  # the user's come last and win
     out_dir = Path(out)
     data_dir = out_dir / "data"
     train_convs = _sample(load(dataset, "train", root), mode["train_conversations"], 0)
