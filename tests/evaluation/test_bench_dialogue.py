@@ -33,6 +33,9 @@ def test_bench_dialogue_writes_the_table_and_reuses_its_runs(tmp_path, monkeypat
     rl = (out / "data" / "offline_rl_seed0.jsonl").read_text().splitlines()
     assert len(rl) == 3 * 3
     assert saved["candidates"]["seed0"]["n"] == 2
+    # the TF-gold control trains like TF-top on the gold replies alone: the reward-1 golds of the same file
+    golds = [json.loads(line)["turns"] for line in (out / "data" / "candidate_golds.jsonl").read_text().splitlines()]
+    assert golds == [json.loads(line)["turns"] for line in rl if json.loads(line)["meta"]["candidate"] == 0]
     table = (out / "results.md").read_text()
     assert all(f"| {m} " in table for m in METHODS)
     # ILQL as a reranker: the TF model's greedy reply and n_candidates - 1 beams, sorted by the ILQL values
@@ -43,7 +46,7 @@ def test_bench_dialogue_writes_the_table_and_reuses_its_runs(tmp_path, monkeypat
                                                  *out.glob("*/rerank_eval/*"),
                                                  out / "reward_model" / "results.json",
                                                  out / "data" / "offline_rl_seed0.jsonl"]}
-    assert len(stamps) == 4 + 5 * 3 + 2
+    assert len(stamps) == 5 + 6 * 3 + 2
     again = run_dialogue_benchmark(str(out), quick=True, root=str(FIXTURES), overrides=POLICY[2:],
                                    mode_overrides=TOY | {"tf_overrides": POLICY}, metrics=("chrf", "rouge_l"))
     assert again["methods"] == result["methods"]

@@ -17,7 +17,9 @@ For every seed (``docs/dialogue.md`` has each step on its own):
    BLEU, chrF, ROUGE-L, BERTScore-style F1, and the score a learned reward model gives the greedy reply. ILQL's β is
    chosen among ``ilql_betas`` by the reward-model score on validation replies. **ILQL-rerank** is ILQL as a
    reranker instead of a decoder: the TF model's greedy reply and ``n_candidates - 1`` beams, sorted by the ILQL
-   model's ``V`` at each reply's end; its top-1 is the value-best candidate.
+   model's ``V`` at each reply's end; its top-1 is the value-best candidate. **TF-gold** is the control for the
+   extra training the other rows get: TF-top's settings and steps on the same gold replies without the candidates,
+   so TF-top − TF-gold is the effect of the good candidates alone.
 
 The reward model is ``--reward-model DIR`` or, by default, trained once per ``--out`` on the data set's reward file
 (Taskmaster-4: 3,228 human 0/1 judgements; ``configs/dialogue/reward_model.yaml`` in full mode, a small byte-level
@@ -38,8 +40,9 @@ from typing import Any
 
 from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
 
-METHODS = ("tf", "tf_top", "dt", "ilql", "ilql_rerank")
-OBJECTIVE = {"tf": "bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
+METHODS = ("tf", "tf_gold", "tf_top", "dt", "ilql", "ilql_rerank")
+OBJECTIVE = {"tf": "bc", "tf_gold": "filtered_bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
+CONFIG = {"tf_gold": "tf_top"}  # the control trains exactly as TF-top, on the gold replies alone
 REPORTED = ("reward_model_score", "bertscore_f1", "bleu", "chrf", "rouge_l")
 DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_reward"}
 
@@ -187,6 +190,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     # 2. candidates and their rewards, per seed
     candidate_info: dict[str, Any] = {}
     train_golds = _sample(train_replies, mode["candidate_replies"], 2)
+    write_data_once(data_dir / "candidate_golds.jsonl", train_golds)
     for s in range(n_seeds):
         path = data_dir / f"offline_rl_seed{s}.jsonl"
         info_path = data_dir / f"offline_rl_seed{s}.json"
@@ -196,7 +200,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         if not fresh and path.exists():  # new candidates: the runs trained on the old ones are stale
             import shutil
 
-            for name in ("tf_top", "dt", "ilql"):
+            for name in ("tf_gold", "tf_top", "dt", "ilql"):
                 shutil.rmtree(out_dir / f"{name}_seed{s}", ignore_errors=True)
         if not fresh:
             from lexiq.run import decoding_from_meta, load_policy
@@ -226,9 +230,10 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     rl_jobs = []
     for s in range(n_seeds):
         start = {"model": {"path": str(out_dir / f"tf_seed{s}" / "policy"), "tokenizer": None}}
-        for name in ("tf_top", "dt", "ilql"):
-            rl_jobs.append(_job(name, OBJECTIVE[name], out_dir / f"{name}_seed{s}", s,
-                                data_dir / f"offline_rl_seed{s}.jsonl", mode["rl_steps"], start, overrides))
+        for name in ("tf_gold", "tf_top", "dt", "ilql"):
+            data = data_dir / ("candidate_golds.jsonl" if name == "tf_gold" else f"offline_rl_seed{s}.jsonl")
+            rl_jobs.append(_job(CONFIG.get(name, name), OBJECTIVE[name], out_dir / f"{name}_seed{s}", s, data,
+                                mode["rl_steps"], start, overrides))
     run_jobs(rl_jobs, workers=jobs)
 
     # 4. evaluation
