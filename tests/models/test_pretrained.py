@@ -231,3 +231,25 @@ def test_smollm2_loads_offline_and_behaves_like_the_instruct_model(smollm2_dir, 
         replies.append(tok.decode(out[0, chat["input_ids"].shape[1]:], skip_special_tokens=True).strip())
     assert replies[0] == replies[1] and replies[0]
     assert "Paris" in replies[0]
+
+
+@pytest.mark.slow
+@needs_smollm2
+def test_smollm2_chat_template_format_renders_like_the_template(smollm2_dir):
+    from transformers import AutoTokenizer
+
+    from lexiq.data.episode import Episode, Turn
+    from lexiq.data.token_mdp import EpisodeFormat, build_prompt, build_token_mdp
+
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    fmt = EpisodeFormat.from_chat_template(tok)
+    assert (fmt.agent_end, fmt.agent_start) == ("<|im_end|>", "\n<|im_start|>assistant\n")
+    assert fmt.start_env.startswith("<|im_start|>system\n")  # SmolLM2's default system prompt
+    ep = Episode([Turn("environment", "one latte please", speaker="customer"),
+                  Turn("agent", '{"name":"get_menu_items"}', 0.0, speaker="api_call"),
+                  Turn("environment", "{}", speaker="api"), Turn("agent", "Hot or iced?", 1.0)])
+    messages = [{"role": "assistant" if t.is_agent else "user", "content": t.text} for t in ep.turns]
+    assert tok.decode(build_token_mdp(ep, tok, fmt).input_ids) + "\n" == tok.apply_chat_template(messages,
+                                                                                                tokenize=False)
+    assert tok.decode(build_prompt(ep.turns[:3], tok, fmt)) == tok.apply_chat_template(
+        messages[:3], tokenize=False, add_generation_prompt=True)
