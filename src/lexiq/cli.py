@@ -171,8 +171,12 @@ def _cmd_eval_dialogue(args: argparse.Namespace) -> int:
         raise ConfigError("--metrics meteor: NLTK's WordNet data is not installed (lexiq never downloads it)")
     _at_least("--beams", args.beams, 0)
     golds = _gold_replies(args)  # bad input fails before the model loads
-    if args.rerank_with is not None and args.beams < 1:
-        raise ConfigError("--rerank-with: needs candidates to rerank; set --beams to 1 or more")
+    if args.rerank_with is not None:
+        from lexiq.models.model import check_model_dir
+
+        if args.beams < 1:
+            raise ConfigError("--rerank-with: needs candidates to rerank; set --beams to 1 or more")
+        check_model_dir(args.rerank_with)  # a missing directory fails before any model loads
     model, tokenizer, fmt = _load_policy(args.model)
     reranker = None
     if args.rerank_with is not None:

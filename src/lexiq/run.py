@@ -95,17 +95,15 @@ def episode_format(cfg: DataConfig, tokenizer: Any) -> Any:
 
     if cfg.format == "wordle":
         return EpisodeFormat.wordle()
+    if cfg.format == "auto":
+        return EpisodeFormat.for_tokenizer(tokenizer)
     if cfg.format == "dialogue":
         fmt = add_marker_tokens(tokenizer, EpisodeFormat.dialogue())
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or fmt.agent_end
-        return fmt
-    if cfg.format == "chat_template":
+    else:
         fmt = EpisodeFormat.from_chat_template(tokenizer)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or fmt.agent_end
-        return fmt
-    return EpisodeFormat.for_tokenizer(tokenizer)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or fmt.agent_end
+    return fmt
 
 
 def add_marker_tokens(tokenizer: Any, fmt: Any, base: Any = None) -> Any:

@@ -66,6 +66,8 @@ def test_bench_dialogue_checks_seeds_and_reward_model_first(tmp_path):
 
     with pytest.raises(ConfigError, match="--seeds 0: expected at least 1"):
         run_dialogue_benchmark(str(tmp_path / "b"), quick=True, root=str(FIXTURES), seeds=0)
+    with pytest.raises(ConfigError, match="--jobs 0: expected at least 1"):
+        run_dialogue_benchmark(str(tmp_path / "b"), quick=True, root=str(FIXTURES), jobs=0)
     with pytest.raises(ConfigError, match="--reward-model .*: not a lexiq reward model directory"):
         run_dialogue_benchmark(str(tmp_path / "b"), quick=True, root=str(FIXTURES), reward_model=str(tmp_path))
     assert not (tmp_path / "b").exists()

@@ -128,4 +128,6 @@ def test_rerank_needs_value_heads_and_candidates(setup, capsys):
     assert "has no value heads" in capsys.readouterr().err
     assert main([*base, "--beams", "0", "--rerank-with", str(setup / "policy")]) == 2
     assert "--beams to 1 or more" in capsys.readouterr().err
+    assert main([*base, "--rerank-with", str(setup / "nowhere")]) == 2
+    assert "nowhere: model directory does not exist" in capsys.readouterr().err
     assert not (setup / "x").exists()

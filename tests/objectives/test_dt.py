@@ -42,6 +42,11 @@ def test_return_tokens_by_hand():
     assert [t.speaker for t in turns if t.speaker] == ["return_low", "return_high"]
     with pytest.raises(ConfigError, match="every agent turn is high-return"):
         dt.prepare_episodes([Episode([Turn("agent", "a", 1.0)])])
+    # relabelled context replies are high but are not trained: they neither count nor hide all-low data
+    with pytest.raises(ConfigError, match="every agent turn is low-return"):
+        dt.prepare_episodes([ep, ep])
+    dt.prepare_episodes([ep, Episode([Turn("agent", "a", 1.0)])])
+    assert dt.high_fraction == 0.5
 
 
 def _episodes(n, seed):

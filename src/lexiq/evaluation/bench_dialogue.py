@@ -145,6 +145,8 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     n_seeds = seeds if seeds is not None else mode["seeds"]
     if n_seeds < 1:
         raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: expected at least 1")
     if reward_model is not None:
         from lexiq.models.reward_model import is_reward_model_dir
 

@@ -20,7 +20,8 @@ marker): the policy is asked for a high-return reply. The saved policy records t
 (``return_conditioning``) and :class:`lexiq.evaluation.rollout.LMPolicy` applies it.
 
 Logged metrics: those of ``bc`` (``losses/bc``, ``charts/action_tokens``) plus ``charts/high_return_fraction``
-(share of agent turns labelled high in the data, computed once).
+(share of the trained agent turns labelled high in the data, computed once; relabelled context replies are not
+counted).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class DecisionTransformer(BC):
             return episodes
         out = [dataclasses.replace(ep, turns=condition_turns(ep.turns, self.config.return_threshold,
                                                              self.config.relabel_context)) for ep in episodes]
-        marks = [t.speaker for ep in out for t in ep.turns if t.speaker in (HIGH, LOW)]
+        # the return tokens of the trained (agent-role) turns; relabelled context replies are not counted
+        marks = [ep.turns[i - 1].speaker for ep in out for i, t in enumerate(ep.turns) if t.role == AGENT]
         self.high_fraction = marks.count(HIGH) / max(1, len(marks))
         if self.high_fraction in (0.0, 1.0):
             raise ConfigError(f"dt: every agent turn is {'high' if self.high_fraction else 'low'}-return at "
