@@ -24,3 +24,8 @@ def test_every_agent_turn_becomes_one_scored_reply_with_its_history_as_context()
     # the logged reward is kept without an override; short contexts can be skipped
     assert [ep.meta["turn"] for ep in reply_episodes(conv, min_context_turns=2)] == [3, 5]
     assert reply_episodes(conv)[1].total_reward == 0.0
+    # the agent's words only (the paper's replies): API calls stay in the context; a turn without a speaker is "agent"
+    words = reply_episodes(conv, speakers={"agent"})
+    assert [ep.meta["turn"] for ep in words] == [3, 5]
+    assert words[0].turns[1].speaker == "api_call" and words[0].turns[1].role == "environment"
+    assert [ep.meta["turn"] for ep in reply_episodes(conv, speakers={"api_call"})] == [1]

@@ -10,6 +10,7 @@ them as the agent's words while only the scored reply is trained.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from lexiq.data.episode import AGENT, ENVIRONMENT, Episode, Turn
 
@@ -22,15 +23,18 @@ def as_context(turn: Turn) -> Turn:
 
 
 def reply_episodes(conversation: Episode, reward: float | None = None, min_context_turns: int = 0,
-                   ) -> list[Episode]:
+                   speakers: Collection[str] | None = None) -> list[Episode]:
     """One episode per agent turn of ``conversation``: the turns before it as context, the turn as the action.
 
     ``reward`` replaces the logged turn reward (e.g. 1.0 for gold replies); ``min_context_turns`` skips replies
-    with fewer context turns. ``meta`` keeps the conversation's and adds ``turn`` (the reply's index).
+    with fewer context turns; ``speakers`` keeps only replies by those speakers (e.g. ``{"agent"}``: the agent's
+    words, not its API calls). ``meta`` keeps the conversation's and adds ``turn`` (the reply's index).
     """
     out: list[Episode] = []
     for i, turn in enumerate(conversation.turns):
         if turn.role != AGENT or i < min_context_turns:
+            continue
+        if speakers is not None and (turn.speaker or "agent") not in speakers:
             continue
         reply = dataclasses.replace(turn, reward=turn.reward if reward is None else float(reward),
                                     token_rewards=None if reward is not None else turn.token_rewards)

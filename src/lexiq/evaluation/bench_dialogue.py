@@ -7,13 +7,16 @@ For every seed (``docs/dialogue.md`` has each step on its own):
    tokens of context + reply, the same window as at test time (whole conversations cut to their last 512 bytes
    would leave most turns out of training; the paper's 1,024-token blocks of concatenated conversations cover
    every token, and so does this);
-2. **candidates**: ``n_candidates`` beam replies of the TF model for a random sample of training replies, scored
+2. **candidates**: ``n_candidates`` beam replies of the TF model for a random sample of training replies (the
+   *scored* replies: those spoken by ``reply_speakers``, by default the agent's words and not its API calls, as in
+   the paper, whose Taskmaster replies are text only; a similarity metric between two API calls is high whatever
+   their arguments, so scored API calls would make almost every positive candidate an API call), scored
    against the gold reply with the BERTScore-style F1 (MiniLM); a candidate's reward is 1 when its score is above
    the threshold that makes ``positive_rate`` of all candidates positive (the paper's 0.6 belongs to rescaled
    roberta-large, not to MiniLM, so the threshold is calibrated instead), the gold reply's reward is 1;
 3. **TF-top** (``filtered_bc`` on the reward-1 replies), **DT** (``dt``) and **ILQL** (``ilql``) continue from the
    TF model on that data set;
-4. every method is evaluated on a random sample of test replies (:mod:`lexiq.evaluation.dialogue_eval`): top-1
+4. every method is evaluated on a random sample of scored test replies (:mod:`lexiq.evaluation.dialogue_eval`): top-1
    BLEU, chrF, ROUGE-L, BERTScore-style F1, and the score a learned reward model gives the greedy reply. ILQL's β is
    chosen among ``ilql_betas`` by the reward-model score on validation replies. **ILQL-rerank** is ILQL as a
    reranker instead of a decoder: the TF model's greedy reply and ``n_candidates - 1`` beams, sorted by the ILQL
@@ -48,7 +51,7 @@ DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_rew
 
 QUICK: dict[str, Any] = {
     "train_conversations": 600, "candidate_replies": 240, "validation_replies": 64, "test_replies": 150,
-    "seeds": 1, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [1.0],
+    "seeds": 1, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [1.0], "reply_speakers": ["agent"],
     "tf_steps": 400, "rl_steps": 120,
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 200, "max_length": 384, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 384}},
@@ -57,9 +60,10 @@ QUICK: dict[str, Any] = {
     "overrides": ["data.max_length=384"], "tf_overrides": ["model.n_positions=384"],
 }
 FULL: dict[str, Any] = {
-    "train_conversations": None, "candidate_replies": 3000, "validation_replies": 200, "test_replies": 1000,
-    "seeds": 2, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [0.5, 1.0, 2.0, 4.0],
-    "tf_steps": 3000, "rl_steps": 1000,
+    "train_conversations": None, "candidate_replies": 2000, "validation_replies": 200, "test_replies": 1000,
+    "seeds": 2, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [0.5, 1.0, 4.0],
+    "reply_speakers": ["agent"],
+    "tf_steps": 3000, "rl_steps": 500,
     # the recipe that beats the majority rate on Taskmaster-4 (docs/benchmarks.md); the MiniLM preset did not
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 1500, "max_length": 512, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
@@ -97,9 +101,9 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
     from lexiq.run import decoding_from_meta, load_policy
 
     n_beams = 0 if reranker is None else mode["n_candidates"] - 1
-    key = {"policy": _fingerprint(policy_dir), "reward_model": _fingerprint(Path(reward_model)), "n": len(golds),
-           "metrics": list(metrics), "beta": beta, "max_prompt_tokens": mode["max_prompt_tokens"],
-           "max_new_tokens": mode["max_new_tokens"]}
+    key = {"policy": _fingerprint(policy_dir), "reward_model": _fingerprint(Path(reward_model)),
+           "golds": _digest(golds), "metrics": list(metrics), "beta": beta,
+           "max_prompt_tokens": mode["max_prompt_tokens"], "max_new_tokens": mode["max_new_tokens"]}
     if reranker is not None:
         key |= {"reranker": _fingerprint(reranker), "beams": n_beams}
     if (out / "summary.json").exists():
@@ -121,6 +125,14 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
 def _fingerprint(directory: Path) -> list[Any]:
     """(name, size, mtime) of a model directory's weight files: changes whenever the model is retrained."""
     return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in directory.glob("*.safetensors"))
+
+
+def _digest(episodes: list[Any]) -> str:
+    """A short hash of the episodes' texts: a cached result is reused only for the same replies."""
+    import hashlib
+
+    text = "\x1e".join("\x1f".join(t.text for t in e.turns) for e in episodes)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool = False, seeds: int | None = None,
@@ -157,10 +169,14 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     out_dir = Path(out)
     data_dir = out_dir / "data"
     train_convs = _sample(load(dataset, "train", root), mode["train_conversations"], 0)
-    val_golds = _sample([g for c in load(dataset, "validation", root) for g in reply_episodes(c, reward=1.0)],
-                        mode["validation_replies"], 0)
-    test_golds = _sample([g for c in load(dataset, "test", root) for g in reply_episodes(c, reward=1.0)],
-                         mode["test_replies"], 1)
+    speakers = mode.get("reply_speakers")  # the replies that are scored: the paper's are the agent's words
+
+    def scored(convs: list[Any]) -> list[Any]:
+        return [g for c in convs for g in reply_episodes(c, reward=1.0, speakers=speakers)]
+
+    val_golds = _sample(scored(load(dataset, "validation", root)), mode["validation_replies"], 0)
+    test_golds = _sample(scored(load(dataset, "test", root)), mode["test_replies"], 1)
+    # TF learns every agent turn (API calls too), as plain LM fine-tuning on whole conversations does
     train_replies = [g for c in train_convs for g in reply_episodes(c, reward=1.0)]
     write_data_once(data_dir / "train_replies.jsonl", train_replies)
 
@@ -194,12 +210,12 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
 
     # 2. candidates and their rewards, per seed
     candidate_info: dict[str, Any] = {}
-    train_golds = _sample(train_replies, mode["candidate_replies"], 2)
+    train_golds = _sample(scored(train_convs), mode["candidate_replies"], 2)
     write_data_once(data_dir / "candidate_golds.jsonl", train_golds)
     for s in range(n_seeds):
         path = data_dir / f"offline_rl_seed{s}.jsonl"
         info_path = data_dir / f"offline_rl_seed{s}.json"
-        key = {"tf": _fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": len(train_golds),
+        key = {"tf": _fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": _digest(train_golds),
                **{k: mode[k] for k in ("n_candidates", "positive_rate", "max_prompt_tokens", "max_new_tokens")}}
         fresh = path.exists() and info_path.exists() and json.loads(info_path.read_text()).get("cache_key") == key
         if not fresh and path.exists():  # new candidates: the runs trained on the old ones are stale
