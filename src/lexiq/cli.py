@@ -11,6 +11,7 @@
     lexiq models prepare smollm2 | list                           offline pretrained models (converted once, cached)
     lexiq bench wordle [--quick] [--seeds N] [--jobs N] --out DIR the Wordle benchmark (all methods, table, plot)
     lexiq bench dialogue --dataset taskmaster4 [--quick] --out DIR TF, TF-top, DT, ILQL on real dialogues
+    lexiq rewards compute --rewards a,b [--weights wa,wb] IN OUT   implicit-preference rewards of a chat log
 
 Bad input ends with one line ``lexiq: error: <what>`` on stderr and exit status 2; nothing half-written is left.
 """
@@ -332,6 +333,20 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rewards_compute(args: argparse.Namespace) -> int:
+    from lexiq.rewards.files import score_file
+
+    names = [n.strip() for n in args.rewards.split(",") if n.strip()]
+    try:
+        weights = None if args.weights is None else [float(w) for w in args.weights.split(",")]
+    except ValueError:
+        raise ConfigError(f"--weights {args.weights}: expected comma-separated numbers") from None
+    summary = score_file(args.input, args.output, names, weights, history=args.history,
+                         normalise=not args.raw, study_key=args.study_key, progress=True)
+    print(json.dumps({"output": args.output, "mean": summary}, indent=2))
+    return 0
+
+
 def _cmd_bench_dialogue(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_dialogue import run_dialogue_benchmark
 
@@ -469,6 +484,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     dc.add_argument("--max-new-tokens", type=int, default=32)
     dc.add_argument("--batch-size", type=int, default=16)
     dc.set_defaults(func=_cmd_data_candidates)
+
+    rw = sub.add_parser("rewards", help="implicit-preference rewards of logged chats (docs/rewards.md)")
+    rsub = rw.add_subparsers(dest="rewards_cmd", required=True)
+    rc = rsub.add_parser("compute", help="add reward columns to an interaction CSV or a dialogue-episode JSONL")
+    rc.add_argument("input", help="interaction .csv (Chat ID, Datetime, Message, Response, ...) or episode .jsonl")
+    rc.add_argument("output", help=".csv: the processed buffer with reward columns; .jsonl: one episode per chat")
+    rc.add_argument("--rewards", required=True, metavar="A,B", help="comma-separated reward names (docs/rewards.md)")
+    rc.add_argument("--weights", default=None, metavar="WA,WB", help="one weight per reward (default all 1)")
+    rc.add_argument("--history", type=int, default=10, help="H: sentences kept in next_state (state keeps H - 2)")
+    rc.add_argument("--raw", action="store_true", help="do not normalise the columns over the buffer")
+    rc.add_argument("--study-key", default=None, help="keep only rows of this Study Key (CSV input)")
+    rc.set_defaults(func=_cmd_rewards_compute)
 
     be = sub.add_parser("bench", help="benchmarks")
     bsub = be.add_subparsers(dest="bench", required=True)
