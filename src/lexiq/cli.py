@@ -4,6 +4,7 @@
     lexiq eval --model DIR --env wordle [key=value ...]           roll a saved policy out in an environment
     lexiq eval dialogue --model DIR --data CONV.jsonl --out DIR   reference metrics of generated replies
     lexiq generate --model DIR --prompt TEXT [key=value ...]      decode one agent turn after a prompt
+    lexiq chat --checkpoint DIR [--history N] [key=value ...]     chat with a policy in the terminal (quit/exit ends)
     lexiq data wordle --kind mixed --episodes N --out FILE        write a Wordle episode data set (JSONL)
     lexiq data download NAME                                      fetch a dialogue data set (or copy the mirror)
     lexiq data stats NAME | export NAME --split S --out FILE       count it / write a split as episode JSONL
@@ -218,6 +219,32 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from lexiq.chat import chat
+
+    if args.history is not None:
+        _at_least("--history", args.history, 0)
+    if args.max_prompt_tokens is not None:
+        _at_least("--max-prompt-tokens", args.max_prompt_tokens, 1)
+    data: dict[str, Any] = {}
+    apply_overrides(data, args.overrides)
+    if set(data) - {"decoding"}:
+        raise ConfigError(f"unknown override section {sorted(set(data) - {'decoding'})[0]}; expected decoding.*")
+    model, tokenizer, fmt = _load_policy(args.checkpoint)
+    dec = _decoding_from(model, data.pop("decoding", {}))
+    episode = chat(model, tokenizer, fmt, dec, history=args.history, max_prompt_tokens=args.max_prompt_tokens,
+                   name=args.checkpoint)
+    if args.transcript:
+        if episode.turns:
+            from lexiq.data.jsonl import write_episodes
+
+            write_episodes(args.transcript, [episode])
+            print(f"transcript: {args.transcript} ({len(episode.turns) // 2} exchanges)")
+        else:
+            print(f"transcript: nothing said, {args.transcript} not written")
+    return 0
+
+
 def _cmd_data_wordle(args: argparse.Namespace) -> int:
     import yaml
 
@@ -357,6 +384,15 @@ def _cmd_bench_dialogue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_kl_control(args: argparse.Namespace) -> int:
+    from lexiq.evaluation.bench_kl_control import run_kl_control_benchmark
+
+    result = run_kl_control_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides,
+                                      root=args.root, jobs=args.jobs)
+    print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
+    return 0
+
+
 def _cmd_bench_wordle(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_wordle import METHODS, run_wordle_benchmark
 
@@ -421,6 +457,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ge.add_argument("--prompt", default="", help="environment text to respond to (empty: start of an episode)")
     ge.add_argument("overrides", nargs="*", help="decoding.* overrides")
     ge.set_defaults(func=_cmd_generate)
+
+    ch = sub.add_parser("chat", help="chat with a policy in the terminal (quit, exit, Ctrl-D or Ctrl-C ends)")
+    ch.add_argument("--checkpoint", required=True, metavar="DIR", help="policy directory (runs/<name>/policy)")
+    ch.add_argument("--history", type=int, default=None, metavar="N",
+                    help="earlier exchanges (user line + reply) the policy sees (default: all)")
+    ch.add_argument("--max-prompt-tokens", type=int, default=None, metavar="K",
+                    help="keep only the last K prompt tokens (default: the model's positions minus max_new_tokens)")
+    ch.add_argument("--transcript", default=None, metavar="FILE",
+                    help="write the conversation here as one JSONL episode")
+    ch.add_argument("overrides", nargs="*", help="decoding.* overrides, e.g. decoding.strategy=beam")
+    ch.set_defaults(func=_cmd_chat)
 
     da = sub.add_parser("data", help="generate data sets")
     dsub = da.add_subparsers(dest="dataset", required=True)
@@ -522,6 +569,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bd.add_argument("--out", default="runs/bench_dialogue", help="output directory")
     bd.add_argument("overrides", nargs="*", help="overrides applied to every policy's config")
     bd.set_defaults(func=_cmd_bench_dialogue)
+    bk = bsub.add_parser("kl_control", help="prior, batch Q, Ψ-learning, KL-control, MC dropout and model averaging on "
+                                            "Taskmaster-4 chats with implicit rewards (docs/kl_control.md)")
+    bk.add_argument("--quick", action="store_true", help="small settings (600 chats, 1 seed)")
+    bk.add_argument("--seeds", type=int, default=None, help="training seeds (default 1 quick, 2 full)")
+    bk.add_argument("--root", default=None, help="data folder (default: the cache, else $LEXIQ_DATA_MIRROR)")
+    bk.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
+    bk.add_argument("--out", default="runs/bench_kl_control", help="output directory")
+    bk.add_argument("overrides", nargs="*", help="overrides applied to every training run's config")
+    bk.set_defaults(func=_cmd_bench_kl_control)
     return parser
 
 

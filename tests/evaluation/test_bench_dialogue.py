@@ -71,3 +71,21 @@ def test_bench_dialogue_checks_seeds_and_reward_model_first(tmp_path):
     with pytest.raises(ConfigError, match="--reward-model .*: not a lexiq reward model directory"):
         run_dialogue_benchmark(str(tmp_path / "b"), quick=True, root=str(FIXTURES), reward_model=str(tmp_path))
     assert not (tmp_path / "b").exists()
+
+
+def test_continued_runs_train_equal_epochs_over_their_own_data(tmp_path):
+    """TF-top sees only the reward-1 replies, DT and ILQL all of them: with rl_epochs each takes
+    ceil(epochs × its episodes / batch size) steps; a fixed rl_steps overrides that."""
+    from lexiq.data.episode import Episode, Turn
+    from lexiq.data.jsonl import write_episodes
+    from lexiq.evaluation.bench_dialogue import _rl_steps
+
+    path = tmp_path / "rl.jsonl"
+    rewards = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0] * 10  # 20 of 60 one-step episodes reach return 1
+    write_episodes(path, [Episode([Turn("environment", "hi"), Turn("agent", "hello", reward=r)]) for r in rewards])
+    mode = {"rl_epochs": 2.0}
+    batch = ["train.batch_size=8"]
+    assert _rl_steps(mode, "tf_top", path, batch) == 5  # ceil(2 × 20 / 8)
+    assert _rl_steps(mode, "dt", path, batch) == 15  # 2 × 60 / 8
+    assert _rl_steps(mode, "ilql", path, batch) == 15
+    assert _rl_steps({"rl_steps": 7, "rl_epochs": 2.0}, "dt", path, batch) == 7

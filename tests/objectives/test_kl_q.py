@@ -66,7 +66,7 @@ def test_done_stops_the_bootstrap():
     assert y.item() == pytest.approx(R + math.log(0.25) - math.log(0.6), rel=1e-6)
 
 
-def _naive_loss(obj, model, batch):
+def _naive_loss(obj, model, batch, plain_q: bool = False):
     """Per-token loop: Q from the LM's logits, targets from the target LM at next_state, prior = starting model."""
     cfg = obj.config
     ids, attn = batch["input_ids"], batch["attention_mask"]
@@ -85,7 +85,10 @@ def _naive_loss(obj, model, batch):
             log_pi = F.log_softmax(q_all[b, j].detach(), -1)[a]
             nxt = t_logits[b, batch["next_state"][b, j]]
             not_done = 1 - batch["next_terminal"][b, j]
-            y = batch["rewards"][b, j] / cfg.kl_weight + log_p - log_pi + cfg.gamma * not_done * nxt.max()
+            if plain_q:  # batch Q-learning: y = r + γ·max Q̄(s', ·), the reward where the data put it
+                y = batch["rewards"][b, j] + cfg.gamma * not_done * nxt.max()
+            else:
+                y = batch["rewards"][b, j] / cfg.kl_weight + log_p - log_pi + cfg.gamma * not_done * nxt.max()
             total = total + F.smooth_l1_loss(q_all[b, j, a], y.detach(), reduction="sum")
     return total / n
 
@@ -105,6 +108,21 @@ def test_loss_matches_naive_reference_and_polyak(tiny_model, hand_batch):
     obj.after_optimizer_step(tiny_model)
     for t0, t1, s in zip(before, tiny_model.target_lm.parameters(), tiny_model.lm.parameters(), strict=True):
         assert torch.allclose(t1, 0.75 * t0 + 0.25 * s, atol=1e-6)
+
+
+def test_upstream_without_quirks_and_kl_is_plain_batch_q(tiny_model, hand_batch):
+    cfg = KLQConfig(mode="upstream", kl_calc="none", backup="max", upstream_data_quirks=False, gamma=0.9)
+    obj = KLQ(cfg)
+    obj.setup_model(tiny_model)
+    with torch.no_grad():
+        for p in tiny_model.target_lm.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    loss, _ = obj.loss(tiny_model, hand_batch)
+    assert loss.item() == pytest.approx(_naive_loss(obj, tiny_model, hand_batch, plain_q=True).item(), rel=1e-5)
+    batch = dict(hand_batch, turn_index=torch.tensor([[0, 0, -1, 1, -1, -1], [-1, 0, 0, 0, 0, -1]]))
+    quirky = KLQ(KLQConfig(mode="upstream", kl_calc="none", backup="max", gamma=0.9))
+    quirky.priors, quirky.prior_log_weights = obj.priors, obj.prior_log_weights
+    assert quirky.loss(tiny_model, batch)[0].item() != pytest.approx(obj.loss(tiny_model, batch)[0].item())
 
 
 def test_upstream_spreads_the_utterance_reward_and_done_over_the_last_utterance(hand_batch):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from lexiq.config import ConfigError
 
-Strategy = Literal["greedy", "sample", "beam"]
+Strategy = Literal["greedy", "sample", "beam", "bcq"]
 FilterOrder = Literal["before", "after"]
 QSource = Literal["target", "online"]
 
@@ -19,11 +19,14 @@ class DecodingConfig:
     Per step, with ℓ the policy logits of the current position (see :mod:`lexiq.decoding.guided` for the full
     order): ``filter_order="before"`` → ``ℓ' = top_p(top_k(ℓ / temperature)) + A``;
     ``filter_order="after"`` → ``ℓ' = top_p(top_k((ℓ + A) / temperature))``; then greedy argmax, sampling from
-    ``softmax(ℓ')`` or beam search over ``log_softmax(ℓ')``.
+    ``softmax(ℓ')`` or beam search over ``log_softmax(ℓ')``. ``strategy="bcq"`` is discrete BCQ instead
+    (:mod:`lexiq.decoding.bcq`): per step ``bcq_samples`` tokens from the prior (temperature/top-k/top-p act on the
+    prior), the one with the highest Q kept.
     """
 
     strategy: Strategy = "greedy"
-    """Search: "greedy" (argmax), "sample" (multinomial) or "beam" (beam search over guided log-probs)."""
+    """Search: "greedy" (argmax), "sample" (multinomial), "beam" (beam search over guided log-probs) or "bcq"
+    (sample bcq_samples tokens from the prior, keep the one with the highest Q)."""
     beta: float = 1.0
     """Advantage weight β at inference (original `adv_weight`); 0 = the plain policy π_β (no heads
     evaluated). Sweep it ({1, 2, 4, 8, 16}) rather than trusting one value."""
@@ -52,13 +55,21 @@ class DecodingConfig:
     max_new_tokens: int = 32
     """Maximum number of generated tokens per prompt."""
     num_return_sequences: int = 1
-    """Samples per prompt ("sample"), or best beams per prompt ("beam", ≤ num_beams); rows of a prompt are
-    consecutive in the output."""
+    """Samples per prompt ("sample"), best beams per prompt ("beam", ≤ num_beams) or independent BCQ decodes
+    ("bcq", the upstream's five BCQ "beams"); rows of a prompt are consecutive in the output."""
+    bcq_samples: int = 10
+    """bcq: tokens sampled (with replacement) from the prior per step; the one with the highest Q is kept
+    (Jaques et al. 2019 use 10; 1 = sampling from the prior)."""
+    prior: str | None = None
+    """bcq: the prior LM's directory (a lexiq policy or a Hugging Face causal LM with the policy's tokenizer);
+    None = the model's own LM head π_β, which needs a model with Q heads (ilql, mc_returns)."""
 
     def __post_init__(self) -> None:
-        if self.strategy not in ("greedy", "sample", "beam"):
-            raise ConfigError(f"decoding.strategy: expected 'greedy', 'sample' or 'beam', "
+        if self.strategy not in ("greedy", "sample", "beam", "bcq"):
+            raise ConfigError(f"decoding.strategy: expected 'greedy', 'sample', 'beam' or 'bcq', "
                              f"got {self.strategy!r}")
+        if self.bcq_samples < 1:
+            raise ConfigError(f"decoding.bcq_samples: expected an integer >= 1, got {self.bcq_samples}")
         if self.filter_order not in ("before", "after"):
             raise ConfigError(f"decoding.filter_order: expected 'before' or 'after', "
                              f"got {self.filter_order!r}")

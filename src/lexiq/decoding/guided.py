@@ -115,13 +115,17 @@ class _HiddenCapture:
 
 
 class _TargetStream:
-    """Runs a separate (target or value) backbone one generation step at a time with its own KV cache."""
+    """Runs a separate (target, value or prior) model one generation step at a time with its own KV cache.
 
-    def __init__(self, target_lm: nn.Module):
-        base = _base_model(target_lm)
+    ``logits=False``: the backbone (``base_model``) runs and :meth:`step` returns the last hidden state;
+    ``logits=True``: the whole causal LM runs and :meth:`step` returns its last-position logits."""
+
+    def __init__(self, target_lm: nn.Module, logits: bool = False):
+        base = target_lm if logits else _base_model(target_lm)
         if base is None:
             raise ValueError(f"{type(target_lm).__name__}: the target backbone needs a `base_model`")
         self.base = base
+        self.logits = logits
         self.reset()
 
     def reset(self) -> None:
@@ -129,7 +133,8 @@ class _TargetStream:
         self.seqs: torch.Tensor | None = None
 
     def step(self, sequences: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
-        """Last position's hidden state; ``args``/``kwargs`` are those of the policy's base-model forward."""
+        """Last position's hidden state (or logits); ``args``/``kwargs`` are those of the policy's base-model
+        forward."""
         new_ids = args[0] if args else kwargs["input_ids"]
         prefix = sequences[:, : sequences.shape[1] - new_ids.shape[1]]
         if self.cache is not None:
@@ -149,7 +154,7 @@ class _TargetStream:
         out = self.base(new_ids, past_key_values=self.cache, use_cache=True, return_dict=True, **kw)
         self.cache = out.past_key_values
         self.seqs = sequences
-        return out.last_hidden_state[:, -1]
+        return out.logits[:, -1] if self.logits else out.last_hidden_state[:, -1]
 
 
 class GuidedLogitsProcessor(LogitsProcessor):
@@ -399,7 +404,8 @@ def _generation_config(cfg: DecodingConfig, eos_token_id: int | Sequence[int] | 
 def generate(model: LexiqModel, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
              cfg: DecodingConfig | None = None, eos_token_id: int | Sequence[int] | None = None,
              pad_token_id: int | None = None) -> torch.LongTensor:
-    """Decode from ``model`` with Q-guided scores (``cfg.beta > 0``) or from π_β alone (``cfg.beta == 0``).
+    """Decode from ``model`` with Q-guided scores (``cfg.beta > 0``), from π_β alone (``cfg.beta == 0``) or with
+    discrete BCQ (``cfg.strategy == "bcq"``, :mod:`lexiq.decoding.bcq`).
 
     ``input_ids``/``attention_mask``: ``[B, L]`` prompts, **left-padded** when their lengths differ (pad
     first, mask 0 there). Returns the new tokens only, ``[B · num_return_sequences, T]`` with
@@ -415,6 +421,10 @@ def generate(model: LexiqModel, input_ids: torch.Tensor, attention_mask: torch.T
                          f"input_ids {tuple(input_ids.shape)}")
     elif not bool(attention_mask[:, -1].all()):
         raise ValueError("generate: prompts must be left-padded (attention_mask[:, -1] must be 1 everywhere)")
+    if cfg.strategy == "bcq":
+        from lexiq.decoding.bcq import generate_bcq
+
+        return generate_bcq(model, input_ids, attention_mask, cfg, eos_token_id, pad_token_id)
     gen_cfg = _generation_config(cfg, eos_token_id, pad_token_id)
     kwargs: dict[str, Any] = {"attention_mask": attention_mask, "generation_config": gen_cfg}
     needs_processor = cfg.beta > 0 or (cfg.has_filters and cfg.strategy != "greedy")

@@ -15,13 +15,15 @@ For every seed (``docs/dialogue.md`` has each step on its own):
    the threshold that makes ``positive_rate`` of all candidates positive (the paper's 0.6 belongs to rescaled
    roberta-large, not to MiniLM, so the threshold is calibrated instead), the gold reply's reward is 1;
 3. **TF-top** (``filtered_bc`` on the reward-1 replies), **DT** (``dt``) and **ILQL** (``ilql``) continue from the
-   TF model on that data set;
+   TF model on that data set, each for ``rl_epochs`` passes over the episodes it trains on (the paper trains TF-top
+   and DT alike, 5 epochs each; equal *steps* would give DT, which sees all six replies per context, 2.4 times
+   fewer passes than TF-top);
 4. every method is evaluated on a random sample of scored test replies (:mod:`lexiq.evaluation.dialogue_eval`): top-1
    BLEU, chrF, ROUGE-L, BERTScore-style F1, and the score a learned reward model gives the greedy reply. ILQL's β is
    chosen among ``ilql_betas`` by the reward-model score on validation replies. **ILQL-rerank** is ILQL as a
    reranker instead of a decoder: the TF model's greedy reply and ``n_candidates - 1`` beams, sorted by the ILQL
    model's ``V`` at each reply's end; its top-1 is the value-best candidate. **TF-gold** is the control for the
-   extra training the other rows get: TF-top's settings and steps on the same gold replies without the candidates,
+   extra training the other rows get: TF-top's settings and epochs on the same gold replies without the candidates,
    so TF-top − TF-gold is the effect of the good candidates alone.
 
 The reward model is ``--reward-model DIR`` or, by default, trained once per ``--out`` on the data set's reward file
@@ -33,6 +35,7 @@ command reuses every finished training run (:mod:`lexiq.evaluation.bench_runs`),
 from __future__ import annotations
 
 import json
+import math
 import platform
 import random
 import statistics
@@ -52,7 +55,9 @@ DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_rew
 QUICK: dict[str, Any] = {
     "train_conversations": 600, "candidate_replies": 240, "validation_replies": 64, "test_replies": 150,
     "seeds": 1, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [1.0], "reply_speakers": ["agent"],
-    "tf_steps": 400, "rl_steps": 120,
+    # every continued run trains the same number of epochs over its own data (A.7/A.8: "training identical"),
+    # so DT and ILQL, which see all six replies per context, take more steps than TF-top
+    "tf_steps": 400, "rl_epochs": 3.2,
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 200, "max_length": 384, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 384}},
     # 384-byte windows (256 of context, replies up to 128 bytes: 90 % of Taskmaster-4 replies are shorter)
@@ -63,7 +68,7 @@ FULL: dict[str, Any] = {
     "train_conversations": None, "candidate_replies": 2000, "validation_replies": 200, "test_replies": 1000,
     "seeds": 2, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [0.5, 1.0, 4.0],
     "reply_speakers": ["agent"],
-    "tf_steps": 3000, "rl_steps": 500,
+    "tf_steps": 3000, "rl_epochs": 1.6,
     # the recipe that beats the majority rate on Taskmaster-4 (docs/benchmarks.md); the MiniLM preset did not
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 1500, "max_length": 512, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
@@ -91,6 +96,20 @@ def _job(name: str, objective: str, out_dir: Path, seed: int, data_path: Path, s
                              "train": {"seed": seed, "max_steps": steps, "output_dir": str(out_dir)}})
     apply_overrides(data, list(overrides))
     return TrainJob(objective, data, label=out_dir.name)
+
+
+def _rl_steps(mode: dict[str, Any], name: str, data_path: Path, overrides: list[str]) -> int:
+    """Steps of one continued run: ``mode["rl_steps"]`` if given, else ``rl_epochs`` passes over the episodes
+    the run trains on (for a ``return_threshold`` preset, those whose return reaches it)."""
+    if mode.get("rl_steps") is not None:
+        return int(mode["rl_steps"])
+    from lexiq.data.jsonl import iter_episodes
+
+    cfg = method_config(name)
+    apply_overrides(cfg, list(overrides))
+    threshold = cfg.get("objective", {}).get("return_threshold") if name != "dt" else None
+    n = sum(1 for e in iter_episodes(data_path) if threshold is None or e.total_reward >= threshold)
+    return max(1, math.ceil(mode["rl_epochs"] * n / int(cfg["train"]["batch_size"])))
 
 
 def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_model: str, out: Path,
@@ -254,7 +273,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         for name in ("tf_gold", "tf_top", "dt", "ilql"):
             data = data_dir / ("candidate_golds.jsonl" if name == "tf_gold" else f"offline_rl_seed{s}.jsonl")
             rl_jobs.append(_job(CONFIG.get(name, name), OBJECTIVE[name], out_dir / f"{name}_seed{s}", s, data,
-                                mode["rl_steps"], start, overrides))
+                                _rl_steps(mode, CONFIG.get(name, name), data, overrides), start, overrides))
     run_jobs(rl_jobs, workers=jobs)
 
     # 4. evaluation

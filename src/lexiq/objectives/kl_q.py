@@ -27,7 +27,9 @@ released code scales the reward by 1 and the KL term by c (the same optimum as `
 then ``softmax(Q)`` is a different temperature), and with Ψ-learning *and* KL-control it counts the entropy twice.
 ``kl_q`` is the paper's KL-regularised Q-learning with a hard max; ``upstream`` replicates the code, including
 its two data quirks: the utterance reward is added at **every** token of the utterance, and on a chat's last
-utterance no token bootstraps (not only the last one).
+utterance no token bootstraps (not only the last one); ``upstream_data_quirks: false`` turns them off, which
+makes ``upstream`` with ``kl_calc: none`` plain batch Q-learning (``backup: max``) or Ψ-learning without KL
+(``backup: logsumexp``) on the same reward placement as ``psi`` and ``kl_q``.
 
 Logged metrics: ``losses/q``, ``values/q`` (mean Q at the data tokens), ``values/target`` (mean y),
 ``values/log_prior`` (mean log p at the data tokens), ``kl/sample`` (mean log π − log p at the data tokens, an
@@ -61,6 +63,10 @@ class KLQConfig(ObjectiveConfig):
     """upstream only: max_a' Q̄ (batch Q) or log Σ exp Q̄ (the code's --psi_learning)."""
     kl_calc: Literal["sample", "integral", "none"] = "sample"
     """upstream only: the KL term k_t (none = plain batch Q-learning, no KL-control)."""
+    upstream_data_quirks: bool = True
+    """upstream only: the released code's reward on every token of the utterance and done on every token of a
+    chat's last utterance; false = the reward on the utterance's last token only (a plain Q-learning target, as
+    psi and kl_q use: the form for comparing batch Q with them)."""
     mc_passes: int = 1
     """M: target-network passes with fresh dropout masks; the target is their minimum (1 = one pass)."""
     prior_paths: list[str] = field(default_factory=list)
@@ -204,7 +210,7 @@ class KLQ(Objective):
                 th = hidden_states(target, ids, attn)[rows, next_pos]
                 passes.append(target.get_output_embeddings()(th).float())
             target.train(was_training)
-            if cfg.mode == "upstream":
+            if cfg.mode == "upstream" and cfg.upstream_data_quirks:
                 rewards, done = _upstream_rewards_and_dones(batch, mask)
             else:
                 rewards, done = batch["rewards"][mask], batch["next_terminal"][mask]

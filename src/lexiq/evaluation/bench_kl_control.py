@@ -1,0 +1,291 @@
+"""``lexiq bench kl_control``: way-off-policy batch RL of a chat policy with implicit rewards (Jaques et al. 2019).
+
+Jaques et al., "Way Off-Policy Batch Deep Reinforcement Learning of Implicit Human Preferences in Dialog"
+(arXiv 1907.00456; ``specs/kl_control.md``). Data: the Taskmaster-4 coffee-ordering chats of ``../shared/data``
+with the API traffic removed (customer messages = user turns, the agent's words = bot replies). For every seed:
+
+1. **rewards** of every logged reply with :mod:`lexiq.rewards` (``rewards``/``weights`` of the mode; raw, not
+   normalised, so that generated replies are scored on the same scale): by default question asking plus the
+   MiniLM semantic coherence between the user's message and the reply — the implicit rewards that can be
+   computed for a *generated* reply without a human's answer to it;
+2. **prior** ``p``: behaviour cloning of the replies (``configs/kl_control/prior.yaml``; a 2 × 128 byte-level
+   GPT-2 from scratch with dropout 0.1), and a second prior from another seed for model averaging;
+3. the **Q-learning rows** continue from the prior with ``kl_q`` (Q = the LM's logits; one episode per reply,
+   its reward on the reply's end, token-level bootstrapping inside the reply):
+
+   ===========  ===========================================================================================
+   batch_q      y = r + γ·max Q̄(s')                    plain batch Q-learning, no KL-control
+   psi          y = r + γ·log Σ exp Q̄(s')              Ψ-learning's soft backup, no KL-control
+   kl_control   y = r/c + log p(a) − log π(a) + γ·max Q̄(s')   KL-regularised Q-learning (mode kl_q)
+   kl_psi_mc    y = r/c + log p(a) + γ·min_m log Σ exp Ψ̄_m(s')   Ψ-learning with KL-control (mode psi),
+                M = 5 Monte-Carlo dropout target passes
+   model_avg    kl_psi_mc with p = ½·p_1 + ½·p_2, the two priors averaged
+   ===========  ===========================================================================================
+
+4. every method answers the same random sample of held-out user turns greedily (argmax of its logits: for the Q
+   rows, argmax Q); per method: the implicit **reward** of its replies, **kl_to_prior** (per-token KL(π‖p) along
+   its replies, :mod:`lexiq.evaluation.prior_kl`, p = the first prior), **distinct_1/2**, **question_rate**,
+   **mean_length** in words and **capped_rate** (replies that hit ``max_new_tokens``), each with its standard
+   error (bootstrap for distinct-n).
+
+``results.json``: ``{"methods": {name: {metric: {"mean", "stderr", "seed_means"}}}, ...}``; ``results.md``; and
+``results.png`` (reward against KL to the prior). Rerunning the same command reuses every finished training run
+(:mod:`lexiq.evaluation.bench_runs`) and evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import statistics
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
+
+METHODS = ("prior", "batch_q", "psi", "kl_control", "kl_psi_mc", "model_avg")
+Q_OBJECTIVES: dict[str, dict[str, Any]] = {
+    "batch_q": {"mode": "upstream", "kl_calc": "none", "backup": "max", "upstream_data_quirks": False},
+    "psi": {"mode": "upstream", "kl_calc": "none", "backup": "logsumexp", "upstream_data_quirks": False},
+    "kl_control": {"mode": "kl_q"},
+    "kl_psi_mc": {"mode": "psi", "mc_passes": 5},
+    "model_avg": {"mode": "psi", "mc_passes": 5},
+}
+REPORTED = ("reward", "kl_to_prior", "distinct_1", "distinct_2", "question_rate", "mean_length", "capped_rate")
+
+QUICK: dict[str, Any] = {
+    "train_conversations": 600, "test_replies": 150, "seeds": 1, "prior_steps": 400, "rl_steps": 300,
+    "rewards": ["question", "semantic_coherence"], "weights": [1.0, 1.0],
+    "max_prompt_tokens": 288, "max_new_tokens": 96,
+}
+FULL: dict[str, Any] = {
+    "train_conversations": None, "test_replies": 500, "seeds": 2, "prior_steps": 2000, "rl_steps": 1000,
+    "rewards": ["question", "semantic_coherence"], "weights": [1.0, 1.0],
+    "max_prompt_tokens": 288, "max_new_tokens": 96,
+}
+
+
+def method_config(name: str) -> dict[str, Any]:
+    """The packaged YAML preset ``configs/kl_control/<name>.yaml`` (includes resolved)."""
+    path = resources.files("lexiq") / "configs" / "kl_control" / f"{name}.yaml"
+    with resources.as_file(path) as p:
+        return load_yaml(p)
+
+
+def chat_view(conversation: Any) -> Any:
+    """The conversation without its API traffic (``api_call`` agent turns, ``api`` environment turns)."""
+    turns = [t for t in conversation.turns if t.speaker not in ("api_call", "api")]
+    return dataclasses.replace(conversation, turns=turns)
+
+
+def reply_data(conversations: list[Any], names: list[str], weights: list[float]) -> tuple[list[Any], list[Any]]:
+    """(one-step episodes, exchanges) of every agent reply, each episode's reward the weighted raw rewards of its
+    exchange (:func:`lexiq.rewards.compute.compute_rewards`)."""
+    from lexiq.data.dialogue import reply_episodes
+    from lexiq.data.interaction import episode_chat
+    from lexiq.rewards.compute import compute_rewards
+
+    episodes, chats = [], []
+    for conv in conversations:
+        chat = chat_view(conv)
+        eps = reply_episodes(chat, speakers=["agent"])
+        exchanges = episode_chat(chat)
+        if len(eps) != len(exchanges):  # both walk the same agent turns in order
+            raise RuntimeError(f"{conv.meta}: {len(eps)} replies but {len(exchanges)} exchanges")
+        episodes += eps
+        chats.append(exchanges)
+    _, total = compute_rewards(chats, names, weights, normalise=False, progress=True)
+    out = []
+    for ep, r in zip(episodes, total, strict=True):
+        reply = dataclasses.replace(ep.turns[-1], reward=float(r))
+        out.append(dataclasses.replace(ep, turns=[*ep.turns[:-1], reply]))
+    return out, [ex for chat in chats for ex in chat]
+
+
+def score_replies(exchanges: list[Any], replies: list[str], names: list[str], weights: list[float]) -> list[float]:
+    """The weighted raw rewards of ``replies`` given in place of the logged ones (same user messages)."""
+    from lexiq.rewards.compute import compute_rewards
+
+    rows = [[dataclasses.replace(ex, bot=r, next_user="", chat_id=str(i), index=0, done=True)]
+            for i, (ex, r) in enumerate(zip(exchanges, replies, strict=True))]
+    return compute_rewards(rows, names, weights, normalise=False)[1]
+
+
+def _job(name: str, objective: str, out_dir: Path, seed: int, data_path: Path, steps: int,
+         extra: dict[str, Any], overrides: list[str]) -> Any:
+    from lexiq.evaluation.bench_runs import TrainJob
+
+    data = deep_merge(method_config(name), extra)
+    data = deep_merge(data, {"data": {"train": str(data_path)},
+                             "train": {"seed": seed, "max_steps": steps, "output_dir": str(out_dir)}})
+    apply_overrides(data, list(overrides))
+    return TrainJob(objective, data, label=out_dir.name)
+
+
+def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges: list[Any], mode: dict[str, Any],
+              out: Path, test_key: str) -> dict[str, Any]:
+    """Greedy replies of one policy and their statistics, cached in ``out/summary.json``."""
+    from lexiq.evaluation.bench_dialogue import _fingerprint
+    from lexiq.evaluation.candidates import generate_replies
+    from lexiq.evaluation.chat_metrics import mean_stderr, reply_statistics
+    from lexiq.evaluation.prior_kl import kl_to_prior
+    from lexiq.run import decoding_from_meta, load_policy
+
+    key = {"policy": _fingerprint(policy_dir), "prior": _fingerprint(prior_dir), "test": test_key,
+           **{k: mode[k] for k in ("rewards", "weights", "max_prompt_tokens", "max_new_tokens")}}
+    if (out / "summary.json").exists():
+        cached = json.loads((out / "summary.json").read_text())
+        if cached.get("cache_key") == key:
+            return cached
+    model, tokenizer, fmt = load_policy(str(policy_dir))
+    prior, _, _ = load_policy(str(prior_dir))
+    dec = decoding_from_meta(model, {"strategy": "greedy", "beta": 0.0, "max_new_tokens": mode["max_new_tokens"]})
+    replies = [r[0] for r in generate_replies(model, tokenizer, fmt, contexts, dec,
+                                              max_prompt_tokens=mode["max_prompt_tokens"], progress=True)]
+    rewards = score_replies(exchanges, replies, mode["rewards"], mode["weights"])
+    kls = kl_to_prior(model.lm, prior.lm, tokenizer, fmt, contexts, replies,
+                      max_length=mode["max_prompt_tokens"] + mode["max_new_tokens"])
+    capped = [float(len(tokenizer(r, add_special_tokens=False)["input_ids"]) >= mode["max_new_tokens"])
+              for r in replies]
+    summary: dict[str, Any] = {"reward": mean_stderr(rewards), "kl_to_prior": mean_stderr(kls),
+                               **reply_statistics(replies), "capped_rate": mean_stderr(capped),
+                               "n": len(replies), "cache_key": key}
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "replies.jsonl", "w") as f:
+        for ex, r, rw, kl in zip(exchanges, replies, rewards, kls, strict=True):
+            f.write(json.dumps({"user": ex.previous_user, "logged": ex.bot, "reply": r, "reward": rw,
+                                "kl_to_prior": kl}) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = None,
+                             overrides: list[str] | None = None, root: str | None = None, jobs: int = 1,
+                             mode_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring).
+
+    ``root`` is the data folder (default: the cache, else ``LEXIQ_DATA_MIRROR``); ``overrides`` reach every
+    training run (``key=value``); ``mode_overrides`` replace entries of the mode (tests use toy sizes)."""
+    from lexiq.data.loaders import load
+    from lexiq.evaluation.bench_dialogue import _digest, _sample
+    from lexiq.evaluation.bench_runs import run_jobs, torch_threads, write_data_once
+
+    t0 = time.perf_counter()
+    mode = {**(QUICK if quick else FULL), **(mode_overrides or {})}
+    n_seeds = seeds if seeds is not None else mode["seeds"]
+    if n_seeds < 1:
+        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
+    if len(mode["weights"]) != len(mode["rewards"]):
+        raise ConfigError(f"{len(mode['weights'])} weights for the rewards {mode['rewards']}")
+    overrides = list(overrides or [])
+    out_dir = Path(out)
+    data_dir = out_dir / "data"
+    train_convs = _sample(load("taskmaster4", "train", root), mode["train_conversations"], 0)
+    train_eps, train_exchanges = reply_data(train_convs, mode["rewards"], mode["weights"])
+    write_data_once(data_dir / "train.jsonl", train_eps)
+    test_eps, test_exchanges = reply_data(load("taskmaster4", "test", root), mode["rewards"], mode["weights"])
+    picked = _sample(list(range(len(test_eps))), mode["test_replies"], 1)
+    test_eps = [test_eps[i] for i in picked]
+    test_exchanges = [test_exchanges[i] for i in picked]
+    write_data_once(data_dir / "test.jsonl", test_eps)
+    contexts = [e.turns[:-1] for e in test_eps]
+    test_key = _digest(test_eps)
+
+    # 1. the priors (a second one per seed for model averaging), 2. the Q-learning rows from the first
+    prior_jobs = []
+    for s in range(n_seeds):
+        for name, seed in ((f"prior_seed{s}", s), (f"prior_b_seed{s}", 1000 + s)):
+            prior_jobs.append(_job("prior", "bc", out_dir / name, seed, data_dir / "train.jsonl", mode["prior_steps"],
+                                   {}, list(mode.get("prior_overrides", [])) + overrides))
+    run_jobs(prior_jobs, workers=jobs)
+    q_jobs = []
+    for s in range(n_seeds):
+        start = {"model": {"path": str(out_dir / f"prior_seed{s}" / "policy"), "tokenizer": None}}
+        for name, objective in Q_OBJECTIVES.items():
+            extra = deep_merge(start, {"objective": objective})
+            if name == "model_avg":
+                extra["objective"]["prior_paths"] = [str(out_dir / f"prior_seed{s}" / "policy"),
+                                                     str(out_dir / f"prior_b_seed{s}" / "policy")]
+                extra["objective"]["prior_weights"] = [0.5, 0.5]
+            q_jobs.append(_job("kl_q", "kl_q", out_dir / f"{name}_seed{s}", s, data_dir / "train.jsonl",
+                               mode["rl_steps"], extra, overrides))
+    run_jobs(q_jobs, workers=jobs)
+
+    # 3. evaluation
+    per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
+    for s in range(n_seeds):
+        prior_dir = out_dir / f"prior_seed{s}" / "policy"
+        for name in METHODS:
+            run = out_dir / f"{name}_seed{s}"
+            per_method[name].append(_evaluate(run / "policy", prior_dir, contexts, test_exchanges, mode,
+                                              run / "chat_eval", test_key))
+    methods_out: dict[str, Any] = {}
+    for name, runs in per_method.items():
+        methods_out[name] = {}
+        for metric in REPORTED:
+            cells = [r[metric] for r in runs]
+            methods_out[name][metric] = {
+                "mean": statistics.fmean(c["mean"] for c in cells),
+                "stderr": (sum(c["stderr"] ** 2 for c in cells) ** 0.5) / len(cells),  # equal-size seeds
+                "seed_means": [c["mean"] for c in cells]}
+    logged = score_replies(test_exchanges, [e.bot for e in test_exchanges], mode["rewards"], mode["weights"])
+    from lexiq.evaluation.chat_metrics import mean_stderr, reply_statistics
+
+    result = {
+        "methods": methods_out,
+        "logged_replies": {"reward": mean_stderr(logged), **reply_statistics([e.bot for e in test_exchanges])},
+        "dataset": {"name": "taskmaster4", "train_conversations": len(train_convs), "train_replies": len(train_eps),
+                    "test_replies": len(test_eps)},
+        "objectives": Q_OBJECTIVES, "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,
+        "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "results.md").write_text(_table(result))
+    _plot(result, out_dir / "results.png")
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    ds = result["dataset"]
+    lines = [f"# KL-control benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, "
+             f"seeds {result['seeds']})", "",
+             f"{ds['train_conversations']} training chats ({ds['train_replies']} replies); {ds['test_replies']} "
+             f"held-out user turns answered greedily; reward = {' + '.join(result['mode']['rewards'])} (raw); "
+             "mean ± s.e. (pooled over seeds).", "",
+             "| method | " + " | ".join(REPORTED) + " |", "|---|" + "---|" * len(REPORTED)]
+    for method, e in result["methods"].items():
+        lines.append(f"| {method} | " + " | ".join(f"{e[m]['mean']:.3f} ± {e[m]['stderr']:.3f}" for m in REPORTED)
+                     + " |")
+    logged = result["logged_replies"]
+    lines.append("| (logged replies) | " + " | ".join(
+        f"{logged[m]['mean']:.3f} ± {logged[m]['stderr']:.3f}" if m in logged else "—" for m in REPORTED) + " |")
+    lines += ["", f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s.",
+              ""]
+    return "\n".join(lines)
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    """Reward against KL to the prior, one point per method with standard-error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, e in result["methods"].items():
+        ax.errorbar(e["kl_to_prior"]["mean"], e["reward"]["mean"], xerr=e["kl_to_prior"]["stderr"],
+                    yerr=e["reward"]["stderr"], fmt="o", capsize=3, label=name)
+        ax.annotate(name, (e["kl_to_prior"]["mean"], e["reward"]["mean"]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
+    ax.axhline(result["logged_replies"]["reward"]["mean"], color="grey", ls=":", lw=1, label="logged replies")
+    ax.set_xlabel("KL(π‖prior) per token (nats)")
+    ax.set_ylabel("implicit reward of greedy replies")
+    ax.set_title("KL-control on Taskmaster-4 chats")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
