@@ -28,6 +28,8 @@ def test_bench_kl_control_writes_the_table_and_reuses_its_runs(tmp_path, monkeyp
         assert all(entry[m]["stderr"] >= 0 for m in REPORTED)
     # the prior against itself: KL exactly 0; the Q rows moved away from it
     assert saved["methods"]["prior"]["kl_to_prior"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    for name in ("batch_q", "psi", "kl_control", "kl_psi_mc", "model_avg"):
+        assert saved["methods"][name]["kl_to_prior"]["mean"] > 0.0, name
     # training data: one episode per agent reply, reward = 2 × question(reply)
     for line in (out / "data" / "train.jsonl").read_text().splitlines():
         reply = json.loads(line)["turns"][-1]

@@ -30,11 +30,10 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import GenerationConfig, LogitsProcessor
-from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 from lexiq.config import ConfigError
 from lexiq.decoding.config import DecodingConfig
-from lexiq.decoding.guided import GuidedLogitsProcessor, _HiddenCapture, _TargetStream
+from lexiq.decoding.guided import GuidedLogitsProcessor, _HiddenCapture, _TargetStream, warpers
 from lexiq.models.model import LexiqModel
 
 __all__ = ["BCQLogitsProcessor", "generate_bcq", "load_prior"]
@@ -81,14 +80,7 @@ class BCQLogitsProcessor(LogitsProcessor):
                            top_k=0, top_p=1.0, num_return_sequences=1), renormalize=False)
         self._capture = _HiddenCapture(model.lm, keep_inputs=True) if prior is not None else None
         self._prior = _TargetStream(prior, logits=True) if prior is not None else None
-        filters: list[LogitsProcessor] = []
-        if cfg.temperature != 1.0:
-            filters.append(TemperatureLogitsWarper(cfg.temperature))
-        if cfg.top_k > 0:
-            filters.append(TopKLogitsWarper(cfg.top_k))
-        if cfg.top_p < 1.0:
-            filters.append(TopPLogitsWarper(cfg.top_p))
-        self.filters = filters
+        self.filters = warpers(cfg)  # they shape the prior's distribution
 
     def __enter__(self) -> BCQLogitsProcessor:
         if self._q is not None:

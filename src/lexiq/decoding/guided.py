@@ -114,6 +114,18 @@ class _HiddenCapture:
         self.hidden = args[0][:, -1]
 
 
+def warpers(cfg: DecodingConfig) -> list[LogitsProcessor]:
+    """Hugging Face's temperature, top-k and top-p warpers for ``cfg`` (those that are on), in that order."""
+    filters: list[LogitsProcessor] = []
+    if cfg.temperature != 1.0:
+        filters.append(TemperatureLogitsWarper(cfg.temperature))
+    if cfg.top_k > 0:
+        filters.append(TopKLogitsWarper(cfg.top_k))
+    if cfg.top_p < 1.0:
+        filters.append(TopPLogitsWarper(cfg.top_p))
+    return filters
+
+
 class _TargetStream:
     """Runs a separate (target, value or prior) model one generation step at a time with its own KV cache.
 
@@ -182,14 +194,7 @@ class GuidedLogitsProcessor(LogitsProcessor):
         if self.use_heads and model.heads is None:
             raise ValueError("guided decoding with beta > 0 needs a model with value/Q heads "
                              "(model.heads is None)")
-        filters: list[LogitsProcessor] = []  # Hugging Face's own warpers, applied where filter_order says
-        if cfg.temperature != 1.0:
-            filters.append(TemperatureLogitsWarper(cfg.temperature))
-        if cfg.top_k > 0:
-            filters.append(TopKLogitsWarper(cfg.top_k))
-        if cfg.top_p < 1.0:
-            filters.append(TopPLogitsWarper(cfg.top_p))
-        self.filters = filters
+        self.filters = warpers(cfg)  # applied where filter_order says
         self.need_v = not (cfg.exp_adv and cfg.adv_clip is None)
         separate = self.use_heads and cfg.q_source == "target" and model.target_lm is not None
         separate_value = self.use_heads and model.value_lm is not None

@@ -37,14 +37,13 @@ from __future__ import annotations
 import json
 import math
 import platform
-import random
 import statistics
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
+from lexiq.config import ConfigError, apply_overrides
+from lexiq.evaluation.bench_runs import digest, fingerprint, preset, preset_job, sample
 
 METHODS = ("tf", "tf_gold", "tf_top", "dt", "ilql", "ilql_rerank")
 OBJECTIVE = {"tf": "bc", "tf_gold": "filtered_bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
@@ -78,24 +77,12 @@ FULL: dict[str, Any] = {
 
 def method_config(name: str) -> dict[str, Any]:
     """The packaged YAML preset ``configs/dialogue/<name>.yaml`` (includes resolved)."""
-    path = resources.files("lexiq") / "configs" / "dialogue" / f"{name}.yaml"
-    with resources.as_file(path) as p:
-        return load_yaml(p)
-
-
-def _sample(items: list[Any], n: int | None, seed: int) -> list[Any]:
-    return list(items) if n is None or n >= len(items) else random.Random(seed).sample(list(items), n)
+    return preset("dialogue", name)
 
 
 def _job(name: str, objective: str, out_dir: Path, seed: int, data_path: Path, steps: int,
          extra: dict[str, Any], overrides: list[str]) -> Any:
-    from lexiq.evaluation.bench_runs import TrainJob
-
-    data = deep_merge(method_config(name), extra)
-    data = deep_merge(data, {"data": {"train": str(data_path)},
-                             "train": {"seed": seed, "max_steps": steps, "output_dir": str(out_dir)}})
-    apply_overrides(data, list(overrides))
-    return TrainJob(objective, data, label=out_dir.name)
+    return preset_job("dialogue", name, objective, out_dir, seed, data_path, steps, extra, overrides)
 
 
 def _rl_steps(mode: dict[str, Any], name: str, data_path: Path, overrides: list[str]) -> int:
@@ -120,11 +107,11 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
     from lexiq.run import decoding_from_meta, load_policy
 
     n_beams = 0 if reranker is None else mode["n_candidates"] - 1
-    key = {"policy": _fingerprint(policy_dir), "reward_model": _fingerprint(Path(reward_model)),
-           "golds": _digest(golds), "metrics": list(metrics), "beta": beta,
+    key = {"policy": fingerprint(policy_dir), "reward_model": fingerprint(Path(reward_model)),
+           "golds": digest(golds), "metrics": list(metrics), "beta": beta,
            "max_prompt_tokens": mode["max_prompt_tokens"], "max_new_tokens": mode["max_new_tokens"]}
     if reranker is not None:
-        key |= {"reranker": _fingerprint(reranker), "beams": n_beams}
+        key |= {"reranker": fingerprint(reranker), "beams": n_beams}
     if (out / "summary.json").exists():
         cached = json.loads((out / "summary.json").read_text())
         if cached.get("cache_key") == key:  # same policy, reward model and protocol: reuse
@@ -139,19 +126,6 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
     summary["cache_key"] = key
     write_outputs(out, summary, rows, name=policy_dir.parent.name)
     return summary
-
-
-def _fingerprint(directory: Path) -> list[Any]:
-    """(name, size, mtime) of a model directory's weight files: changes whenever the model is retrained."""
-    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in directory.glob("*.safetensors"))
-
-
-def _digest(episodes: list[Any]) -> str:
-    """A short hash of the episodes' texts: a cached result is reused only for the same replies."""
-    import hashlib
-
-    text = "\x1e".join("\x1f".join(t.text for t in e.turns) for e in episodes)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool = False, seeds: int | None = None,
@@ -187,14 +161,14 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     overrides = list(mode.get("overrides", [])) + list(overrides or [])  # the user's come last and win
     out_dir = Path(out)
     data_dir = out_dir / "data"
-    train_convs = _sample(load(dataset, "train", root), mode["train_conversations"], 0)
+    train_convs = sample(load(dataset, "train", root), mode["train_conversations"], 0)
     speakers = mode.get("reply_speakers")  # the replies that are scored: the paper's are the agent's words
 
     def scored(convs: list[Any]) -> list[Any]:
         return [g for c in convs for g in reply_episodes(c, reward=1.0, speakers=speakers)]
 
-    val_golds = _sample(scored(load(dataset, "validation", root)), mode["validation_replies"], 0)
-    test_golds = _sample(scored(load(dataset, "test", root)), mode["test_replies"], 1)
+    val_golds = sample(scored(load(dataset, "validation", root)), mode["validation_replies"], 0)
+    test_golds = sample(scored(load(dataset, "test", root)), mode["test_replies"], 1)
     # TF learns every agent turn (API calls too), as plain LM fine-tuning on whole conversations does
     train_replies = [g for c in train_convs for g in reply_episodes(c, reward=1.0)]
     write_data_once(data_dir / "train_replies.jsonl", train_replies)
@@ -229,12 +203,12 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
 
     # 2. candidates and their rewards, per seed
     candidate_info: dict[str, Any] = {}
-    train_golds = _sample(scored(train_convs), mode["candidate_replies"], 2)
+    train_golds = sample(scored(train_convs), mode["candidate_replies"], 2)
     write_data_once(data_dir / "candidate_golds.jsonl", train_golds)
     for s in range(n_seeds):
         path = data_dir / f"offline_rl_seed{s}.jsonl"
         info_path = data_dir / f"offline_rl_seed{s}.json"
-        key = {"tf": _fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": _digest(train_golds),
+        key = {"tf": fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": digest(train_golds),
                **{k: mode[k] for k in ("n_candidates", "positive_rate", "max_prompt_tokens", "max_new_tokens")}}
         fresh = path.exists() and info_path.exists() and json.loads(info_path.read_text()).get("cache_key") == key
         if not fresh and path.exists():  # new candidates: the runs trained on the old ones are stale

@@ -40,11 +40,10 @@ import json
 import platform
 import statistics
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
+from lexiq.config import ConfigError, deep_merge
 
 METHODS = ("prior", "batch_q", "psi", "kl_control", "kl_psi_mc", "model_avg")
 Q_OBJECTIVES: dict[str, dict[str, Any]] = {
@@ -69,13 +68,6 @@ FULL: dict[str, Any] = {
     "rewards": ["question", "semantic_coherence"], "weights": [1.0, 1.0],
     "max_prompt_tokens": 288, "max_new_tokens": 96,
 }
-
-
-def method_config(name: str) -> dict[str, Any]:
-    """The packaged YAML preset ``configs/kl_control/<name>.yaml`` (includes resolved)."""
-    path = resources.files("lexiq") / "configs" / "kl_control" / f"{name}.yaml"
-    with resources.as_file(path) as p:
-        return load_yaml(p)
 
 
 def chat_view(conversation: Any) -> Any:
@@ -117,27 +109,16 @@ def score_replies(exchanges: list[Any], replies: list[str], names: list[str], we
     return compute_rewards(rows, names, weights, normalise=False)[1]
 
 
-def _job(name: str, objective: str, out_dir: Path, seed: int, data_path: Path, steps: int,
-         extra: dict[str, Any], overrides: list[str]) -> Any:
-    from lexiq.evaluation.bench_runs import TrainJob
-
-    data = deep_merge(method_config(name), extra)
-    data = deep_merge(data, {"data": {"train": str(data_path)},
-                             "train": {"seed": seed, "max_steps": steps, "output_dir": str(out_dir)}})
-    apply_overrides(data, list(overrides))
-    return TrainJob(objective, data, label=out_dir.name)
-
-
 def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges: list[Any], mode: dict[str, Any],
               out: Path, test_key: str) -> dict[str, Any]:
     """Greedy replies of one policy and their statistics, cached in ``out/summary.json``."""
-    from lexiq.evaluation.bench_dialogue import _fingerprint
+    from lexiq.evaluation.bench_runs import fingerprint
     from lexiq.evaluation.candidates import generate_replies
     from lexiq.evaluation.chat_metrics import mean_stderr, reply_statistics
     from lexiq.evaluation.prior_kl import kl_to_prior
     from lexiq.run import decoding_from_meta, load_policy
 
-    key = {"policy": _fingerprint(policy_dir), "prior": _fingerprint(prior_dir), "test": test_key,
+    key = {"policy": fingerprint(policy_dir), "prior": fingerprint(prior_dir), "test": test_key,
            **{k: mode[k] for k in ("rewards", "weights", "max_prompt_tokens", "max_new_tokens")}}
     if (out / "summary.json").exists():
         cached = json.loads((out / "summary.json").read_text())
@@ -173,36 +154,39 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     ``root`` is the data folder (default: the cache, else ``LEXIQ_DATA_MIRROR``); ``overrides`` reach every
     training run (``key=value``); ``mode_overrides`` replace entries of the mode (tests use toy sizes)."""
     from lexiq.data.loaders import load
-    from lexiq.evaluation.bench_dialogue import _digest, _sample
-    from lexiq.evaluation.bench_runs import run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import digest, preset_job, run_jobs, sample, torch_threads, write_data_once
 
     t0 = time.perf_counter()
     mode = {**(QUICK if quick else FULL), **(mode_overrides or {})}
     n_seeds = seeds if seeds is not None else mode["seeds"]
     if n_seeds < 1:
         raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: expected at least 1")
     if len(mode["weights"]) != len(mode["rewards"]):
         raise ConfigError(f"{len(mode['weights'])} weights for the rewards {mode['rewards']}")
     overrides = list(mode.get("overrides", [])) + list(overrides or [])  # the user's come last and win
     out_dir = Path(out)
     data_dir = out_dir / "data"
-    train_convs = _sample(load("taskmaster4", "train", root), mode["train_conversations"], 0)
+    train_convs = sample(load("taskmaster4", "train", root), mode["train_conversations"], 0)
     train_eps, train_exchanges = reply_data(train_convs, mode["rewards"], mode["weights"])
     write_data_once(data_dir / "train.jsonl", train_eps)
     test_eps, test_exchanges = reply_data(load("taskmaster4", "test", root), mode["rewards"], mode["weights"])
-    picked = _sample(list(range(len(test_eps))), mode["test_replies"], 1)
+    picked = sample(list(range(len(test_eps))), mode["test_replies"], 1)
     test_eps = [test_eps[i] for i in picked]
     test_exchanges = [test_exchanges[i] for i in picked]
     write_data_once(data_dir / "test.jsonl", test_eps)
     contexts = [e.turns[:-1] for e in test_eps]
-    test_key = _digest(test_eps)
+    test_key = digest(test_eps)
 
     # 1. the priors (a second one per seed for model averaging), 2. the Q-learning rows from the first
     prior_jobs = []
+    train_file = data_dir / "train.jsonl"
+    prior_overrides = list(mode.get("prior_overrides", [])) + overrides
     for s in range(n_seeds):
         for name, seed in ((f"prior_seed{s}", s), (f"prior_b_seed{s}", 1000 + s)):
-            prior_jobs.append(_job("prior", "bc", out_dir / name, seed, data_dir / "train.jsonl", mode["prior_steps"],
-                                   {}, list(mode.get("prior_overrides", [])) + overrides))
+            prior_jobs.append(preset_job("kl_control", "prior", "bc", out_dir / name, seed, train_file,
+                                         mode["prior_steps"], {}, prior_overrides))
     run_jobs(prior_jobs, workers=jobs)
     q_jobs = []
     for s in range(n_seeds):
@@ -213,8 +197,8 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
                 extra["objective"]["prior_paths"] = [str(out_dir / f"prior_seed{s}" / "policy"),
                                                      str(out_dir / f"prior_b_seed{s}" / "policy")]
                 extra["objective"]["prior_weights"] = [0.5, 0.5]
-            q_jobs.append(_job("kl_q", "kl_q", out_dir / f"{name}_seed{s}", s, data_dir / "train.jsonl",
-                               mode["rl_steps"], extra, overrides))
+            q_jobs.append(preset_job("kl_control", "kl_q", "kl_q", out_dir / f"{name}_seed{s}", s, train_file,
+                                     mode["rl_steps"], extra, overrides))
     run_jobs(q_jobs, workers=jobs)
 
     # 3. evaluation

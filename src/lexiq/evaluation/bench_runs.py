@@ -160,3 +160,48 @@ def torch_threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def preset(group: str, name: str) -> dict[str, Any]:
+    """The packaged YAML preset ``configs/<group>/<name>.yaml`` of a benchmark (includes resolved)."""
+    from importlib import resources
+
+    from lexiq.config import load_yaml
+
+    path = resources.files("lexiq") / "configs" / group / f"{name}.yaml"
+    with resources.as_file(path) as p:
+        return load_yaml(p)
+
+
+def preset_job(group: str, name: str, objective: str, out_dir: Path, seed: int, data_path: Path, steps: int,
+               extra: dict[str, Any], overrides: list[str]) -> TrainJob:
+    """A run of preset ``configs/<group>/<name>.yaml`` merged with ``extra``, on ``data_path`` for ``steps`` steps
+    with ``seed`` into ``out_dir``; ``overrides`` (``key=value``) come last."""
+    from lexiq.config import apply_overrides, deep_merge
+
+    data = deep_merge(preset(group, name), extra)
+    data = deep_merge(data, {"data": {"train": str(data_path)},
+                             "train": {"seed": seed, "max_steps": steps, "output_dir": str(out_dir)}})
+    apply_overrides(data, list(overrides))
+    return TrainJob(objective, data, label=out_dir.name)
+
+
+def sample(items: list[Any], n: int | None, seed: int) -> list[Any]:
+    """``n`` items drawn without replacement with ``random.Random(seed)`` (all of them, in order, if n is None or
+    at least their number)."""
+    import random
+
+    return list(items) if n is None or n >= len(items) else random.Random(seed).sample(list(items), n)
+
+
+def fingerprint(directory: Path) -> list[Any]:
+    """(name, size, mtime) of a model directory's weight files: changes whenever the model is retrained."""
+    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in Path(directory).glob("*.safetensors"))
+
+
+def digest(episodes: list[Any]) -> str:
+    """A short hash of the episodes' texts: a cached result is reused only for the same replies."""
+    import hashlib
+
+    text = "\x1e".join("\x1f".join(t.text for t in e.turns) for e in episodes)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

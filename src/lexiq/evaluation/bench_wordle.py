@@ -20,11 +20,10 @@ import json
 import platform
 import statistics
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lexiq.config import ConfigError, apply_overrides, deep_merge, load_yaml
+from lexiq.config import ConfigError, apply_overrides, deep_merge
 
 METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
@@ -39,9 +38,9 @@ FULL = {"data_episodes": 20000, "seeds": 4,
 
 def method_config(method: str) -> dict[str, Any]:
     """The packaged YAML preset of ``method`` (with its includes resolved)."""
-    path = resources.files("lexiq") / "configs" / "wordle" / f"{method}.yaml"
-    with resources.as_file(path) as p:
-        return load_yaml(p)
+    from lexiq.evaluation.bench_runs import preset
+
+    return preset("wordle", method)
 
 
 def _optimal_anchor(env_options: dict[str, Any], episodes: int, seed: int) -> dict[str, float]:

@@ -18,7 +18,7 @@ name, thresholded with ``threshold``; ``threshold=None`` keeps the raw score) or
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -118,6 +118,18 @@ def offline_rl_episodes(episodes: Sequence[Episode], replies: Sequence[Sequence[
 
 
 @torch.no_grad()
+def episode_batches(episodes: Sequence[Episode], tokenizer: Any, fmt: Any, max_length: int | None = None,
+                    batch_size: int = 32) -> Iterator[dict[str, torch.Tensor]]:
+    """Collated token-MDP batches of ``episodes`` in order, ``batch_size`` at a time; with ``max_length`` set each
+    sequence keeps its last ``max_length`` tokens (``left_tokens``)."""
+    from lexiq.data.collate import collate_mdp
+    from lexiq.data.token_mdp import TokenizedDataset
+
+    data = TokenizedDataset(list(episodes), tokenizer, fmt, max_length=max_length, truncation="left_tokens")
+    for start in range(0, len(data), batch_size):
+        yield collate_mdp([data[j] for j in range(start, min(start + batch_size, len(data)))], tokenizer.pad_token_id)
+
+
 def value_scores(model: Any, tokenizer: Any, fmt: Any, contexts: Sequence[Sequence[Turn]],
                  replies: Sequence[Sequence[str]], kind: str = "v", max_length: int | None = None,
                  batch_size: int = 32) -> list[list[float]]:
@@ -127,8 +139,6 @@ def value_scores(model: Any, tokenizer: Any, fmt: Any, contexts: Sequence[Sequen
     state that has read the whole reply and predicts the end marker ``e``): ``kind="v"`` gives ``V(s)`` (the
     paper's choice), ``kind="q"`` gives ``min_i Q̄_i(s, e)``, the value of ending the reply there. With
     ``max_length`` set each sequence keeps its last ``max_length`` tokens (``left_tokens``)."""
-    from lexiq.data.collate import collate_mdp
-    from lexiq.data.token_mdp import TokenizedDataset
     from lexiq.models.reward_model import last_positions
 
     if getattr(model, "heads", None) is None:
@@ -136,12 +146,9 @@ def value_scores(model: Any, tokenizer: Any, fmt: Any, contexts: Sequence[Sequen
     if kind not in ("v", "q"):
         raise ConfigError(f"value_scores: kind={kind!r}, expected 'v' or 'q'")
     flat = [Episode([*contexts[i], Turn(AGENT, r, 0.0)]) for i, rs in enumerate(replies) for r in rs]
-    data = TokenizedDataset(flat, tokenizer, fmt, max_length=max_length, truncation="left_tokens")
     device = next(model.parameters()).device
     scores: list[float] = []
-    for start in range(0, len(data), batch_size):
-        batch = collate_mdp([data[j] for j in range(start, min(start + batch_size, len(data)))],
-                            tokenizer.pad_token_id)
+    for batch in episode_batches(flat, tokenizer, fmt, max_length, batch_size):
         ids, attn = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         pos = last_positions(batch).to(device) - 1  # the last action: its state predicts the end marker
         rows = torch.arange(ids.shape[0], device=device)

@@ -27,18 +27,16 @@ def kl_to_prior(policy_lm: Any, prior_lm: Any, tokenizer: Any, fmt: Any, context
     """Per-token mean KL(π‖p) of each (context, reply), serialised as a one-step episode (module docstring).
 
     ``max_length`` keeps each sequence's last tokens (``left_tokens``), as at training time."""
-    from lexiq.data.collate import collate_mdp
-    from lexiq.data.token_mdp import TokenizedDataset
+    from lexiq.data.dialogue import as_context
+    from lexiq.evaluation.candidates import episode_batches
 
     if len(contexts) != len(replies):
         raise ValueError(f"kl_to_prior: {len(contexts)} contexts for {len(replies)} replies")
-    episodes = [Episode([*c, Turn(AGENT, r, 0.0)]) for c, r in zip(contexts, replies, strict=True)]
-    data = TokenizedDataset(episodes, tokenizer, fmt, max_length=max_length, truncation="left_tokens")
+    # earlier agent turns are context (as_context): only the reply's tokens are averaged over
+    episodes = [Episode([*map(as_context, c), Turn(AGENT, r, 0.0)]) for c, r in zip(contexts, replies, strict=True)]
     device = next(policy_lm.parameters()).device
     out: list[float] = []
-    for start in range(0, len(data), batch_size):
-        batch = collate_mdp([data[j] for j in range(start, min(start + batch_size, len(data)))],
-                            tokenizer.pad_token_id)
+    for batch in episode_batches(episodes, tokenizer, fmt, max_length, batch_size):
         ids, attn = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         mask = batch["action_mask"].to(device) > 0
         log_pi = F.log_softmax(policy_lm(input_ids=ids, attention_mask=attn).logits.float(), dim=-1)
