@@ -72,6 +72,23 @@ def test_run_directory_of_another_configuration_is_refused(tmp_path, data_file):
     assert "reusing" in lines[0]
 
 
+def test_run_saved_before_a_new_config_field_is_reused(tmp_path, data_file):
+    """A field added to lexiq later (absent from the saved config.yaml) counts as its default; a saved value that
+    differs from the wanted one still refuses the directory."""
+    import yaml
+
+    out = tmp_path / "ilql_seed0"
+    run_jobs([_job(data_file, out)], log=lambda _: None)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    del saved["decoding"]["return_guidance"]
+    (out / "config.yaml").write_text(yaml.safe_dump(saved))
+    lines: list[str] = []
+    run_jobs([_job(data_file, out)], log=lines.append)
+    assert "reusing" in lines[0]
+    with pytest.raises(ConfigError, match="another configuration"):
+        run_jobs([_job(data_file, out, "decoding.return_guidance=1.0")], log=lambda _: None)
+
+
 def test_worker_processes_give_the_same_runs(tmp_path, data_file):
     jobs = lambda root: [_job(data_file, root / "ilql", "train.seed=1"),  # noqa: E731
                          _job(data_file, root / "bc", "train.seed=2", objective="bc")]

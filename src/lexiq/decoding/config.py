@@ -60,6 +60,9 @@ class DecodingConfig:
     bcq_samples: int = 10
     """bcq: tokens sampled (with replacement) from the prior per step; the one with the highest Q is kept
     (Jaques et al. 2019 use 10; 1 = sampling from the prior)."""
+    return_guidance: float = 0.0
+    """dt: classifier-free guidance weight w on the return token, scores = (1 + w)·log π(a|s, R=high) −
+    w·log π(a|s, R=low) (:mod:`lexiq.decoding.return_guidance`); 0 = plain return-conditioned decoding."""
     prior: str | None = None
     """bcq: the prior LM's directory (a lexiq policy or a Hugging Face causal LM with the policy's tokenizer);
     None = the model's own LM head π_β, which needs a model with Q heads (ilql, mc_returns)."""
@@ -68,6 +71,10 @@ class DecodingConfig:
         if self.strategy not in ("greedy", "sample", "beam", "bcq"):
             raise ConfigError(f"decoding.strategy: expected 'greedy', 'sample', 'beam' or 'bcq', "
                              f"got {self.strategy!r}")
+        if self.return_guidance < 0:
+            raise ConfigError(f"decoding.return_guidance: expected a value >= 0, got {self.return_guidance}")
+        if self.return_guidance > 0 and self.strategy == "bcq":
+            raise ConfigError("decoding.return_guidance: not available with strategy=bcq (greedy, sample or beam)")
         if self.bcq_samples < 1:
             raise ConfigError(f"decoding.bcq_samples: expected an integer >= 1, got {self.bcq_samples}")
         if self.filter_order not in ("before", "after"):

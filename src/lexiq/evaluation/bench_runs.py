@@ -59,6 +59,17 @@ def _comparable(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _fill_missing(saved: Any, defaults: Any) -> Any:
+    """``saved`` with the keys it lacks taken from ``defaults`` (recursively): a configuration field added to
+    lexiq after a run was saved has the default that keeps the old behaviour, so the run still counts."""
+    if not isinstance(saved, dict) or not isinstance(defaults, dict):
+        return saved
+    out = dict(saved)
+    for key, value in defaults.items():
+        out[key] = _fill_missing(out[key], value) if key in out else copy.deepcopy(value)
+    return out
+
+
 def _finished_result(job: TrainJob) -> dict[str, Any] | None:
     """The saved results of ``job`` if its run directory holds a finished run of the same configuration; None if
     there is no run or an unfinished one of the same configuration; ConfigError if the configuration differs."""
@@ -71,8 +82,9 @@ def _finished_result(job: TrainJob) -> dict[str, Any] | None:
         return None
     cfg, obj_cfg = parse_run_config(job.objective, job.config)
     wanted = _comparable(run_record(job.objective, cfg, obj_cfg))
+    defaults = run_record(job.objective, *parse_run_config(job.objective, {}))
     try:
-        saved = _comparable(yaml.safe_load(saved_path.read_text()) or {})
+        saved = _comparable(_fill_missing(yaml.safe_load(saved_path.read_text()) or {}, defaults))
     except yaml.YAMLError:
         saved = None
     if saved != wanted:

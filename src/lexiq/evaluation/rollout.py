@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import torch
 
+from lexiq.config import ConfigError
 from lexiq.data.episode import Episode
 from lexiq.envs.base import TextEnvProtocol
 
@@ -39,21 +40,23 @@ class LMPolicy:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.end_id
         self.max_prompt_tokens = max_prompt_tokens
 
-    def prompt_turns(self, turns: Sequence[Any]) -> list[Any]:
-        """The turns the prompt is built from: a return-conditioned policy (``dt``) asks for a high return."""
+    def prompt_turns(self, turns: Sequence[Any], high: bool = True) -> list[Any]:
+        """The turns the prompt is built from: a return-conditioned policy (``dt``) asks for a high return (or,
+        with ``high=False``, a low one: the twin prompt of return guidance)."""
         cond = getattr(self.model, "meta", {}).get("return_conditioning")
         if not cond:
             return list(turns)
-        from lexiq.objectives.dt import condition_turns
+        from dataclasses import replace
 
-        return condition_turns(list(turns), cond["threshold"], cond.get("relabel_context", True), prompt=True)
+        from lexiq.objectives.dt import LOW, condition_turns
 
-    @torch.no_grad()
-    def act(self, episodes: Sequence[Episode], envs: Sequence[Any] = ()) -> list[str]:
-        """The next agent turn of every episode: ``decoding.num_return_sequences`` consecutive strings each."""
-        from lexiq.decoding import generate
+        out = condition_turns(list(turns), cond["threshold"], cond.get("relabel_context", True), prompt=True)
+        if not high:
+            out[-1] = replace(out[-1], speaker=LOW)
+        return out
 
-        prompts = [self._build_prompt(self.prompt_turns(ep.turns), self.tokenizer, self.fmt) for ep in episodes]
+    def _batch(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded ids and attention mask of the prompts (each cut to its last ``max_prompt_tokens``)."""
         if self.max_prompt_tokens:
             prompts = [p[-self.max_prompt_tokens:] for p in prompts]
         width = max(len(p) for p in prompts)
@@ -63,8 +66,31 @@ class LMPolicy:
         for i, p in enumerate(prompts):  # left padding
             ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
             attn[i, width - len(p):] = 1
-        new = generate(self.model, ids.to(device), attn.to(device), self.decoding, eos_token_id=self.end_id,
-                       pad_token_id=self.pad_id)
+        return ids.to(device), attn.to(device)
+
+    @torch.no_grad()
+    def act(self, episodes: Sequence[Episode], envs: Sequence[Any] = ()) -> list[str]:
+        """The next agent turn of every episode: ``decoding.num_return_sequences`` consecutive strings each."""
+        from lexiq.decoding import generate
+
+        prompts = [self._build_prompt(self.prompt_turns(ep.turns), self.tokenizer, self.fmt) for ep in episodes]
+        ids, attn = self._batch(prompts)
+        if getattr(self.decoding, "return_guidance", 0.0) > 0:
+            from lexiq.decoding.return_guidance import generate_return_guided
+
+            if not getattr(self.model, "meta", {}).get("return_conditioning"):
+                raise ConfigError("decoding.return_guidance: the policy is not return-conditioned (train it with "
+                                  "dt) — set decoding.return_guidance=0")
+            low, low_attn = self._batch([self._build_prompt(self.prompt_turns(ep.turns, high=False),
+                                                            self.tokenizer, self.fmt) for ep in episodes])
+            if not torch.equal(low_attn, attn):
+                raise ValueError("return guidance: the low-return prompts tokenise to other lengths than the "
+                                 "high-return ones")
+            new = generate_return_guided(self.model, ids, low, attn, self.decoding, eos_token_id=self.end_id,
+                                         pad_token_id=self.pad_id)
+        else:
+            new = generate(self.model, ids, attn, self.decoding, eos_token_id=self.end_id,
+                           pad_token_id=self.pad_id)
         actions = []
         for row in new.tolist():
             if self.end_id in row:
