@@ -304,6 +304,7 @@ def train(
     stream = _micro_batches(loader, accelerator, generator, cfg.seed, micro, batches_per_epoch)
     while step < cfg.max_steps:
         window_batches = [next(stream) for _ in range(cfg.grad_accum)]
+        objective.global_step = step  # schedules inside an objective (iq_learn's MLE warm-up)
         scales = _accumulation_scales(objective, window_batches, accelerator)
         for batch, scale in zip(window_batches, scales, strict=True):
             with accelerator.accumulate(model):

@@ -121,6 +121,8 @@ class Objective:
 
     def __init__(self, config: Any | None = None):
         self.config = config if config is not None else self.config_class()
+        self.global_step = 0
+        """Optimizer steps taken so far (the trainer sets it before every step, also after a resume)."""
 
     def build_model(self, model_cfg: Any, tokenizer: Any) -> Any:
         """The model this objective trains (default: a causal-LM policy, :func:`lexiq.models.presets.build_model`)."""
