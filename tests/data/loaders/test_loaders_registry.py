@@ -27,7 +27,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_registry_lists_the_upstream_files():
     assert list(DATASETS) == ["taskmaster4", "taskmaster4_reward", "taskmaster3", "taskmaster3_reward", "abcd",
-                              "abcd_sample", "sgd", "multiwoz22"]
+                              "abcd_sample", "sgd", "multiwoz22", "gsm8k", "gsm8k_chat"]
     tm4 = DATASETS["taskmaster4"].files
     assert [f.path for f in tm4] == [f"TM-4-2024/data/data_{i:02d}.json" for i in range(8)]
     assert tm4[0].url == ("https://raw.githubusercontent.com/google-research-datasets/Taskmaster/master/"
@@ -40,6 +40,9 @@ def test_registry_lists_the_upstream_files():
     assert [f.path for f in DATASETS["sgd"].files] == ["dev/dialogues_001.json", "dev/dialogues_002.json",
                                                        "dev/schema.json"]
     assert len(DATASETS["multiwoz22"].files) == 17 + 2 + 2 + 1
+    assert [f.url for f in DATASETS["gsm8k"].files] == [
+        f"https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/{n}.jsonl"
+        for n in ("train", "test")]
     with pytest.raises(ValueError) as info:
         load("tm4")
     assert str(info.value).startswith("unknown data set 'tm4'; expected one of taskmaster4, taskmaster4_reward, ")

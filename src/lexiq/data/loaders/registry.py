@@ -1,4 +1,4 @@
-"""The dialogue data sets lexiq knows by name: where they come from, how to fetch them, how to load them.
+"""The data sets lexiq knows by name: where they come from, how to fetch them, how to load them.
 
 =====================  ===============================================  ==========================================
 name                   what                                             upstream
@@ -11,12 +11,15 @@ name                   what                                             upstream
 ``abcd_sample``        the 3-conversation ABCD sample                   same
 ``sgd``                Schema-Guided Dialogue, dev split only           google-research-datasets/dstc8-schema-...
 ``multiwoz22``         MultiWOZ 2.2                                     budzianowski/multiwoz
+``gsm8k``              GSM8K math word problems (reference prompt)      openai/grade-school-math
+``gsm8k_chat``         GSM8K, bare question as the user message         same
 =====================  ===============================================  ==========================================
 
 A *data folder* holds one sub-folder per upstream repository (``taskmaster/``, ``abcd/``, ``sgd/``,
-``multiwoz/``) laid out like the repository (``taskmaster/TM-4-2024/data/data_00.json``; ABCD keeps its files at
-the top of ``abcd/``, and ``abcd_v1.1.json`` is stored gunzipped). The shared mirror (``LEXIQ_DATA_MIRROR``)
-and the cache (``$LEXIQ_CACHE/data`` or ``~/.cache/lexiq/data``) are data folders.
+``multiwoz/``, ``gsm8k/``) laid out like the repository (``taskmaster/TM-4-2024/data/data_00.json``; ABCD and
+GSM8K keep their files at the top of ``abcd/`` and ``gsm8k/``, and ``abcd_v1.1.json`` is stored gunzipped). The
+shared mirror (``LEXIQ_DATA_MIRROR``) and the cache (``$LEXIQ_CACHE/data`` or ``~/.cache/lexiq/data``) are data
+folders.
 
 * :func:`download` puts a data set's files into the cache: copied from ``LEXIQ_DATA_MIRROR`` when it is set,
   otherwise fetched from the upstream URLs; files already there are not fetched again.
@@ -39,6 +42,7 @@ from lexiq.data.episode import Episode
 from lexiq.data.loaders.abcd import read_abcd
 from lexiq.data.loaders.common import LoadResult
 from lexiq.data.loaders.fetch import copy_file, fetch_url
+from lexiq.data.loaders.gsm8k import read_gsm8k
 from lexiq.data.loaders.render import API_CALL, API_RESPONSE
 from lexiq.data.loaders.sgd import read_multiwoz22, read_schema_dialogues
 from lexiq.data.loaders.splits import ALL, SPLITS
@@ -51,6 +55,7 @@ _TM = "https://raw.githubusercontent.com/google-research-datasets/Taskmaster/mas
 _ABCD = "https://raw.githubusercontent.com/asappresearch/abcd/master/data/"
 _SGD = "https://raw.githubusercontent.com/google-research-datasets/dstc8-schema-guided-dialogue/master/"
 _MWOZ = "https://raw.githubusercontent.com/budzianowski/multiwoz/master/"
+_GSM8K = "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/"
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ class DatasetInfo:
     files: tuple[DataFile, ...]
     reader: Callable[[Path, str], LoadResult]
     kind: str
-    """``"dialogues"`` (whole conversations) or ``"rewards"`` (one-step episodes)."""
+    """``"dialogues"`` (whole conversations), ``"rewards"`` (one-step episodes with a reward) or ``"problems"``
+    (prompt and reference solution, one-step episodes)."""
     homepage: str
     licence: str
     description: str
@@ -98,6 +104,7 @@ def _taskmaster_reader(read: Callable[..., LoadResult], version: int) -> Callabl
 # only the dev files of the mirror (upstream dev has dialogues_001-020, train 001-127, test 001-034)
 _SGD_FILES = (*_numbered(_SGD, "dev/dialogues_{:03d}.json", range(1, 3)), DataFile("dev/schema.json",
                                                                                     _SGD + "dev/schema.json"))
+_GSM8K_FILES = tuple(DataFile(f, _GSM8K + f) for f in ("train.jsonl", "test.jsonl"))
 _TM_HOME = "https://github.com/google-research-datasets/Taskmaster"
 _ABCD_HOME = "https://github.com/asappresearch/abcd"
 
@@ -129,6 +136,12 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("multiwoz22", "multiwoz", _mwoz_files(), read_multiwoz22, "dialogues",
                     "https://github.com/budzianowski/multiwoz", "MIT (repository licence)",
                     "MultiWOZ 2.2 (train/dev/test)"),
+        DatasetInfo("gsm8k", "gsm8k", _GSM8K_FILES, read_gsm8k, "problems",
+                    "https://github.com/openai/grade-school-math", "MIT",
+                    "GSM8K math word problems, prompt 'QUESTION: ...\\n\\nSOLUTION:' (train/validation/test)"),
+        DatasetInfo("gsm8k_chat", "gsm8k", _GSM8K_FILES, partial(read_gsm8k, chat=True), "problems",
+                    "https://github.com/openai/grade-school-math", "MIT",
+                    "GSM8K with the bare question as the user message (for data.format: chat_template)"),
     )
 }
 
@@ -229,7 +242,7 @@ def stats(name: str, root: str | Path | None = None, *, cache_dir: str | Path | 
     out: dict[str, Any] = {
         "dataset": name,
         "source": str(folder),
-        ("records" if info.kind == "rewards" else "conversations"): result.read,
+        ("conversations" if info.kind == "dialogues" else "records"): result.read,
         "episodes": len(eps),
         "splits": {s: split_counts[s] for s in order},
         "skipped": len(result.skipped),
