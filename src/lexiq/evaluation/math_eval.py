@@ -1,0 +1,134 @@
+"""Evaluation of a policy on GSM8K-style problems: accuracy, diversity, entropy, ROUGE and the implicit reward.
+
+For each problem (a one-step episode: prompt turn(s), reference solution ending in ``#### N``) the policy writes
+a greedy solution and ``samples`` sampled ones (temperature ``temperature``). Reported (``specs/irl.md`` §6.2):
+
+* ``accuracy`` — exact match of the greedy solution's answer (:mod:`lexiq.evaluation.gsm8k`);
+  ``accuracy_sampled`` — the same averaged over all samples;
+* ``self_bleu`` — Self-BLEU of each problem's samples (:mod:`lexiq.evaluation.diversity`; lower = more diverse);
+* ``entropy`` — mean per-token entropy ``H(π(·|s_t))`` of the policy along its sampled solutions (teacher forced,
+  the end-of-turn token included);
+* ``rouge_1``, ``rouge_2``, ``rouge_l`` — F-measures of the greedy solution against the reference (``rouge-score``);
+* ``reward_accuracy_spearman`` — Spearman's ρ between each sample's implicit reward
+  ``Σ_t r̂_t = Σ_t [Q(s_t, a_t) − γ(1 − d_t)·V(s_{t+1})]`` (Q = the logits; Wulfmeier et al. 2024) and whether
+  it is correct.
+
+Each metric has a mean and a standard error over problems (``accuracy`` etc.) or samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from lexiq.data.episode import AGENT, Episode, Turn
+
+
+def _mean_se(xs: Sequence[float]) -> dict[str, float]:
+    xs = list(xs)
+    stderr = statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else 0.0
+    return {"mean": statistics.fmean(xs), "stderr": stderr}
+
+
+@torch.no_grad()
+def completion_scores(model: Any, tokenizer: Any, fmt: Any, prompts: Sequence[Sequence[Turn]],
+                      completions: Sequence[str], gamma: float = 1.0, max_length: int | None = None,
+                      batch_size: int = 16) -> list[dict[str, float]]:
+    """Per completion (teacher forced after its prompt, closed by the end-of-turn token): ``entropy`` (mean over
+    its tokens of H(π)), ``tokens``, ``logprob`` (Σ log π) and ``implicit_reward`` (Σ r̂, module docstring)."""
+    from lexiq.evaluation.candidates import episode_batches
+    from lexiq.objectives.base import next_tokens
+    from lexiq.objectives.iq_learn import iq_learn_terms
+
+    if len(prompts) != len(completions):
+        raise ValueError(f"completion_scores: {len(prompts)} prompts for {len(completions)} completions")
+    episodes = [Episode([*p, Turn(AGENT, c, 0.0)], terminated=True) for p, c in zip(prompts, completions,
+                                                                                      strict=True)]
+    device = next(model.parameters()).device
+    out: list[dict[str, float]] = []
+    for batch in episode_batches(episodes, tokenizer, fmt, max_length, batch_size):
+        ids, attn = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+        mask = batch["action_mask"].to(device) > 0
+        logits = model.lm(input_ids=ids, attention_mask=attn).logits.float()
+        rows = torch.arange(ids.shape[0], device=device)[:, None].expand_as(mask)[mask]
+        v_next = torch.logsumexp(logits[rows, batch["next_state"].to(device)[mask]], dim=-1)
+        t = iq_learn_terms(logits[mask], next_tokens(ids)[mask], v_next,
+                           1.0 - batch["next_terminal"].to(device)[mask].float(), gamma)
+        logp = torch.log_softmax(logits[mask], dim=-1)
+        entropy = -(logp.exp() * logp).sum(-1)
+        for b in range(ids.shape[0]):
+            sel = rows == b
+            n = int(sel.sum())
+            out.append({"entropy": float(entropy[sel].mean()) if n else 0.0, "tokens": float(n),
+                        "logprob": float(t["logpi"][sel].sum()), "implicit_reward": float(t["reward"][sel].sum())})
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _rouge() -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+
+
+def evaluate_math(model: Any, tokenizer: Any, fmt: Any, episodes: Sequence[Episode], *, samples: int = 5,
+                  temperature: float = 1.0, max_new_tokens: int = 256, max_prompt_tokens: int | None = None,
+                  gamma: float = 1.0, batch_size: int = 16, seed: int = 0, progress: bool = False
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(summary, rows)``: the metrics of the module docstring, and one row per problem (prompt, reference,
+    greedy solution, samples, correctness)."""
+    from lexiq.decoding import DecodingConfig
+    from lexiq.evaluation.candidates import generate_replies, split_reply
+    from lexiq.evaluation.diversity import self_bleu, spearman
+    from lexiq.evaluation.gsm8k import extract_answer, is_correct
+
+    if samples < 2:
+        raise ValueError(f"evaluate_math: samples={samples}; Self-BLEU needs at least 2 samples per problem")
+    if not episodes:
+        raise ValueError("evaluate_math: no problems")
+    contexts, refs = [], []
+    for ep in episodes:
+        context, reply = split_reply(ep)
+        contexts.append(context)
+        refs.append(reply.text)
+    greedy_cfg = DecodingConfig(strategy="greedy", beta=0.0, max_new_tokens=max_new_tokens)
+    sample_cfg = DecodingConfig(strategy="sample", beta=0.0, temperature=temperature, max_new_tokens=max_new_tokens,
+                                num_return_sequences=samples)
+    greedy = [r[0] for r in generate_replies(model, tokenizer, fmt, contexts, greedy_cfg, batch_size=batch_size,
+                                             max_prompt_tokens=max_prompt_tokens, progress=progress)]
+    torch.manual_seed(seed)
+    sampled = generate_replies(model, tokenizer, fmt, contexts, sample_cfg, batch_size=max(1, batch_size // samples),
+                               max_prompt_tokens=max_prompt_tokens, progress=progress)
+    correct_greedy = [float(is_correct(g, r)) for g, r in zip(greedy, refs, strict=True)]
+    correct_samples = [[float(is_correct(s, r)) for s in ss] for ss, r in zip(sampled, refs, strict=True)]
+    flat_prompts = [c for c, ss in zip(contexts, sampled, strict=True) for _ in ss]
+    flat_samples = [s for ss in sampled for s in ss]
+    was_training = model.training
+    model.eval()
+    scores = completion_scores(model, tokenizer, fmt, flat_prompts, flat_samples, gamma=gamma, batch_size=batch_size)
+    model.train(was_training)
+    rouge = [_rouge().score(r, g) for g, r in zip(greedy, refs, strict=True)]
+    sb_mean, sb_se = self_bleu(sampled)
+    token_weighted = sum(s["entropy"] * s["tokens"] for s in scores) / max(1.0, sum(s["tokens"] for s in scores))
+    summary: dict[str, Any] = {
+        "accuracy": _mean_se(correct_greedy),
+        "accuracy_sampled": _mean_se([statistics.fmean(c) for c in correct_samples]),
+        "self_bleu": {"mean": sb_mean, "stderr": sb_se},
+        "entropy": {**_mean_se([s["entropy"] for s in scores]), "per_token": token_weighted},
+        "rouge_1": _mean_se([x["rouge1"].fmeasure for x in rouge]),
+        "rouge_2": _mean_se([x["rouge2"].fmeasure for x in rouge]),
+        "rouge_l": _mean_se([x["rougeL"].fmeasure for x in rouge]),
+        "answered": _mean_se([float(extract_answer(g) is not None) for g in greedy]),
+        "reward_accuracy_spearman": spearman([s["implicit_reward"] for s in scores],
+                                             [c for cs in correct_samples for c in cs]),
+        "problems": len(episodes), "samples": samples, "temperature": temperature,
+    }
+    rows = [{"prompt": contexts[i][-1].text if contexts[i] else "", "reference": refs[i], "greedy": greedy[i],
+             "greedy_correct": correct_greedy[i], "samples": sampled[i], "samples_correct": correct_samples[i]}
+            for i in range(len(episodes))]
+    return summary, rows
