@@ -393,6 +393,15 @@ def _cmd_bench_kl_control(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_irl(args: argparse.Namespace) -> int:
+    from lexiq.evaluation.bench_irl import run_irl_benchmark
+
+    result = run_irl_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides,
+                               root=args.root, jobs=args.jobs)
+    print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
+    return 0
+
+
 def _cmd_bench_wordle(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_wordle import METHODS, run_wordle_benchmark
 
@@ -578,6 +587,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bk.add_argument("--out", default="runs/bench_kl_control", help="output directory")
     bk.add_argument("overrides", nargs="*", help="overrides applied to every training run's config")
     bk.set_defaults(func=_cmd_bench_kl_control)
+    bi = bsub.add_parser("irl", help="MLE vs IQLearn (several λ_td): accuracy, Self-BLEU and entropy on math word "
+                                     "problems (docs/methods.md)")
+    bi.add_argument("--quick", action="store_true", help="the generated arithmetic task (4,000 problems, 3 seeds)")
+    bi.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
+    bi.add_argument("--root", default=None, help="data folder for GSM8K (default: the cache, else $LEXIQ_DATA_MIRROR)")
+    bi.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
+    bi.add_argument("--out", default="runs/bench_irl", help="output directory")
+    bi.add_argument("overrides", nargs="*", help="overrides applied to every training run's config")
+    bi.set_defaults(func=_cmd_bench_irl)
     return parser
 
 
