@@ -71,7 +71,7 @@ def split_indices(n: int) -> dict[str, list[int]]:
     return {VALIDATION: perm[:n_val].tolist(), TRAIN: perm[n_val:].tolist()}
 
 
-def _episode(rec: dict[str, str], split: str, index: int, chat: bool) -> Episode:
+def problem_episode(rec: dict[str, str], split: str, index: int, chat: bool) -> Episode:
     from lexiq.evaluation.gsm8k import extract_answer
 
     prompt = rec["question"] if chat else reference_prompt(rec["question"])
@@ -92,9 +92,9 @@ def read_gsm8k(folder: Path, split: str, chat: bool = False) -> LoadResult:
         parts = split_indices(len(train))
         for name in (TRAIN, VALIDATION):
             if name in wanted:
-                result.episodes += [_episode(train[i], name, i, chat) for i in parts[name]]
+                result.episodes += [problem_episode(train[i], name, i, chat) for i in parts[name]]
     if TEST in wanted:
         test = _records(folder / FILES["test"])
         result.read += len(test)
-        result.episodes += [_episode(r, TEST, i, chat) for i, r in enumerate(test)]
+        result.episodes += [problem_episode(r, TEST, i, chat) for i, r in enumerate(test)]
     return result
