@@ -101,3 +101,17 @@ def test_worker_processes_give_the_same_runs(tmp_path, data_file):
                 assert b["final_metrics"][key] == pytest.approx(value, rel=1e-4), key
     with pytest.raises(ConfigError, match="--jobs 0"):
         run_jobs(jobs(tmp_path / "none"), workers=0)
+
+
+def test_bench_mode_and_json_safe():
+    quick, full = {"seeds": 1, "overrides": ["a=1"]}, {"seeds": 3}
+    mode, seeds, overrides = bench_runs.bench_mode(quick, full, True, {"steps": 5}, None, 1, ["a=2"])
+    assert mode == {"seeds": 1, "overrides": ["a=1"], "steps": 5} and seeds == 1
+    assert overrides == ["a=1", "a=2"]  # the user's override comes last and wins
+    assert bench_runs.bench_mode(quick, full, False, None, 2, 1, None)[1:] == (2, [])
+    with pytest.raises(ConfigError, match="--seeds 0: expected at least 1"):
+        bench_runs.bench_mode(quick, full, True, None, 0, 1, None)
+    with pytest.raises(ConfigError, match="--jobs 0: expected at least 1"):
+        bench_runs.bench_mode(quick, full, True, None, None, 0, None)
+    assert bench_runs.json_safe({"a": [1.0, float("nan")], "b": {"c": float("inf"), "d": "x"}}) == {
+        "a": [1.0, None], "b": {"c": None, "d": "x"}}

@@ -139,26 +139,20 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     entries of the mode (tests use toy sizes)."""
     from lexiq.data.dialogue import reply_episodes
     from lexiq.data.loaders import load
-    from lexiq.evaluation.bench_runs import run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import bench_mode, run_jobs, torch_threads, write_data_once
     from lexiq.evaluation.bertscore import calibrate_threshold
     from lexiq.evaluation.candidates import generate_replies, offline_rl_episodes, score_replies, split_reply
 
     if dataset not in DATASETS:
         raise ConfigError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)}")
     t0 = time.perf_counter()
-    mode = {**(QUICK if quick else FULL), **(mode_overrides or {})}
-    n_seeds = seeds if seeds is not None else mode["seeds"]
-    if n_seeds < 1:
-        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
-    if jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: expected at least 1")
+    mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     if reward_model is not None:
         from lexiq.models.reward_model import is_reward_model_dir
 
         if not is_reward_model_dir(reward_model):
             raise ConfigError(f"--reward-model {reward_model}: not a lexiq reward model directory (lexiq train "
                               "reward_model writes <output_dir>/reward_model)")
-    overrides = list(mode.get("overrides", [])) + list(overrides or [])  # the user's come last and win
     out_dir = Path(out)
     data_dir = out_dir / "data"
     train_convs = sample(load(dataset, "train", root), mode["train_conversations"], 0)
@@ -305,6 +299,8 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
 
 
 def _table(result: dict[str, Any]) -> str:
+    from lexiq.evaluation.bench_runs import machine_line
+
     ds = result["dataset"]
     names = [m for m in REPORTED if any(m in e for e in result["methods"].values())]
     lines = [f"# Dialogue benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, "
@@ -323,6 +319,5 @@ def _table(result: dict[str, Any]) -> str:
         v = rm["validation"]
         lines += ["", f"Reward model: held-out accuracy {v['accuracy']:.3f} (majority {v['majority_rate']:.3f}), "
                   f"AUC {v['auc']:.3f}."]
-    lines += ["", f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s.",
-              ""]
+    lines += ["", machine_line(result), ""]
     return "\n".join(lines)

@@ -42,9 +42,11 @@ QUICK: dict[str, Any] = {
     "td_weights": [0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 96,
 }
 FULL: dict[str, Any] = {
+    # bytes: half of GSM8K's prompt + solution pairs are longer than 512, 3 % longer than 1,024; 95 % of the
+    # test solutions fit in 640
     "task": "gsm8k", "train_problems": None, "test_problems": 200, "seeds": 3, "steps": 3000,
-    "td_weights": [0.01, 0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 256,
-    "overrides": ["model.n_positions=512", "data.max_length=512", "decoding.max_new_tokens=256"],
+    "td_weights": [0.01, 0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 640,
+    "overrides": ["model.n_positions=1024", "data.max_length=1024", "decoding.max_new_tokens=640"],
 }
 
 
@@ -71,7 +73,7 @@ def _problems(mode: dict[str, Any], root: str | None) -> tuple[list[Any], list[A
 
 def _evaluate(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path, seed: int) -> dict[str, Any]:
     """:func:`evaluate_math` of one policy, cached in ``out/summary.json``."""
-    from lexiq.evaluation.bench_runs import digest, fingerprint
+    from lexiq.evaluation.bench_runs import digest, fingerprint, json_safe
     from lexiq.evaluation.math_eval import evaluate_math
     from lexiq.run import load_policy
 
@@ -87,20 +89,22 @@ def _evaluate(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path
     summary["cache_key"] = key
     out.mkdir(parents=True, exist_ok=True)
     (out / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2))
     return summary
 
 
 def _cell(summaries: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Mean over seeds of the per-seed means; standard error over seeds (over problems with one seed)."""
     values = [s[metric]["mean"] if isinstance(s[metric], dict) else s[metric] for s in summaries]
+    values = [float("nan") if v is None else v for v in values]  # a NaN read back from summary.json
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return {"mean": float("nan"), "stderr": float("nan"), "seed_means": values}
     if len(finite) > 1:
         stderr = statistics.stdev(finite) / math.sqrt(len(finite))
-    else:
-        stderr = summaries[0][metric].get("stderr", float("nan")) if isinstance(summaries[0][metric], dict) else 0.0
+    else:  # one seed: the standard error over problems (none for a single correlation)
+        stderr = summaries[0][metric].get("stderr", float("nan")) if isinstance(summaries[0][metric], dict) \
+            else float("nan")
     return {"mean": statistics.fmean(finite), "stderr": stderr, "seed_means": values}
 
 
@@ -108,16 +112,10 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
                       root: str | None = None, jobs: int = 1, mode_overrides: dict[str, Any] | None = None
                       ) -> dict[str, Any]:
     """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring)."""
-    from lexiq.evaluation.bench_runs import preset_job, run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import bench_mode, json_safe, preset_job, run_jobs, torch_threads, write_data_once
 
     t0 = time.perf_counter()
-    mode = {**(QUICK if quick else FULL), **(mode_overrides or {})}
-    n_seeds = seeds if seeds is not None else mode["seeds"]
-    if n_seeds < 1:
-        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
-    if jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: expected at least 1")
-    overrides = list(mode.get("overrides", [])) + list(overrides or [])
+    mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     out_dir = Path(out)
     train, test = _problems(mode, root)
     train_file = out_dir / "data" / "train.jsonl"
@@ -143,13 +141,15 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
         "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "results.json").write_text(json.dumps(json_safe(result), indent=2))
     (out_dir / "results.md").write_text(_table(result))
     _plot(result, out_dir / "accuracy_vs_diversity.png")
     return result
 
 
 def _table(result: dict[str, Any]) -> str:
+    from lexiq.evaluation.bench_runs import machine_line
+
     task = result["task"]
     kind = "quick" if result["quick"] else "full"
     lines = [f"# IRL benchmark: {task['name']} ({kind} mode, seeds {result['seeds']})",
@@ -158,28 +158,24 @@ def _table(result: dict[str, Any]) -> str:
              "mean ± s.e. over seeds.", "",
              "| method | λ_td | " + " | ".join(REPORTED) + " |", "|---|---|" + "---|" * len(REPORTED)]
     for name, e in result["methods"].items():
-        cells = [f"{e[m]['mean']:.3f} ± {e[m]['stderr']:.3f}" for m in REPORTED]
+        cells = [_fmt(e[m]) for m in REPORTED]
         lines.append(f"| {name} | {result['td_weights'][name]:g} | " + " | ".join(cells) + " |")
-    lines += ["", f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s.",
-              ""]
+    lines += ["", machine_line(result), ""]
     return "\n".join(lines)
+
+
+def _fmt(cell: dict[str, Any]) -> str:
+    mean, stderr = cell["mean"], cell["stderr"]
+    if mean is None or math.isnan(mean):
+        return "—"
+    return f"{mean:.3f}" + ("" if stderr is None or math.isnan(stderr) else f" ± {stderr:.3f}")
 
 
 def _plot(result: dict[str, Any], path: Path) -> None:
     """Accuracy against Self-BLEU (diversity grows to the left), one point per method with s.e. bars."""
-    import matplotlib
+    from lexiq.evaluation.bench_runs import errorbar_plot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, e in result["methods"].items():
-        ax.errorbar(e["self_bleu"]["mean"], e["accuracy"]["mean"], xerr=e["self_bleu"]["stderr"],
-                    yerr=e["accuracy"]["stderr"], fmt="o", capsize=3, label=name)
-    ax.set_xlabel("Self-BLEU of samples (lower = more diverse)")
-    ax.set_ylabel("greedy accuracy")
-    ax.set_title(f"MLE vs IQLearn on {result['task']['name']}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    points = {name: (e["self_bleu"]["mean"], e["self_bleu"]["stderr"], e["accuracy"]["mean"], e["accuracy"]["stderr"])
+              for name, e in result["methods"].items()}
+    errorbar_plot(points, path, "Self-BLEU of samples (lower = more diverse)", "greedy accuracy",
+                  f"MLE vs IQLearn on {result['task']['name']}")

@@ -154,18 +154,20 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     ``root`` is the data folder (default: the cache, else ``LEXIQ_DATA_MIRROR``); ``overrides`` reach every
     training run (``key=value``); ``mode_overrides`` replace entries of the mode (tests use toy sizes)."""
     from lexiq.data.loaders import load
-    from lexiq.evaluation.bench_runs import digest, preset_job, run_jobs, sample, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import (
+        bench_mode,
+        digest,
+        preset_job,
+        run_jobs,
+        sample,
+        torch_threads,
+        write_data_once,
+    )
 
     t0 = time.perf_counter()
-    mode = {**(QUICK if quick else FULL), **(mode_overrides or {})}
-    n_seeds = seeds if seeds is not None else mode["seeds"]
-    if n_seeds < 1:
-        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
-    if jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: expected at least 1")
+    mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     if len(mode["weights"]) != len(mode["rewards"]):
         raise ConfigError(f"{len(mode['weights'])} weights for the rewards {mode['rewards']}")
-    overrides = list(mode.get("overrides", [])) + list(overrides or [])  # the user's come last and win
     out_dir = Path(out)
     data_dir = out_dir / "data"
     train_convs = sample(load("taskmaster4", "train", root), mode["train_conversations"], 0)
@@ -237,6 +239,8 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
 
 
 def _table(result: dict[str, Any]) -> str:
+    from lexiq.evaluation.bench_runs import machine_line
+
     ds = result["dataset"]
     lines = [f"# KL-control benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, "
              f"seeds {result['seeds']})", "",
@@ -250,29 +254,16 @@ def _table(result: dict[str, Any]) -> str:
     logged = result["logged_replies"]
     lines.append("| (logged replies) | " + " | ".join(
         f"{logged[m]['mean']:.3f} ± {logged[m]['stderr']:.3f}" if m in logged else "—" for m in REPORTED) + " |")
-    lines += ["", f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s.",
-              ""]
+    lines += ["", machine_line(result), ""]
     return "\n".join(lines)
 
 
 def _plot(result: dict[str, Any], path: Path) -> None:
     """Reward against KL to the prior, one point per method with standard-error bars."""
-    import matplotlib
+    from lexiq.evaluation.bench_runs import errorbar_plot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, e in result["methods"].items():
-        ax.errorbar(e["kl_to_prior"]["mean"], e["reward"]["mean"], xerr=e["kl_to_prior"]["stderr"],
-                    yerr=e["reward"]["stderr"], fmt="o", capsize=3, label=name)
-        ax.annotate(name, (e["kl_to_prior"]["mean"], e["reward"]["mean"]), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)
-    ax.axhline(result["logged_replies"]["reward"]["mean"], color="grey", ls=":", lw=1, label="logged replies")
-    ax.set_xlabel("KL(π‖prior) per token (nats)")
-    ax.set_ylabel("implicit reward of greedy replies")
-    ax.set_title("KL-control on Taskmaster-4 chats")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    points = {name: (e["kl_to_prior"]["mean"], e["kl_to_prior"]["stderr"], e["reward"]["mean"], e["reward"]["stderr"])
+              for name, e in result["methods"].items()}
+    errorbar_plot(points, path, "KL(π‖prior) per token (nats)", "implicit reward of greedy replies",
+                  "KL-control on Taskmaster-4 chats", annotate=True,
+                  hline=(result["logged_replies"]["reward"]["mean"], "logged replies"))

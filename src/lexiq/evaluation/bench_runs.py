@@ -217,3 +217,63 @@ def digest(episodes: list[Any]) -> str:
 
     text = "\x1e".join("\x1f".join(t.text for t in e.turns) for e in episodes)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def bench_mode(quick_mode: dict[str, Any], full_mode: dict[str, Any], quick: bool,
+               mode_overrides: dict[str, Any] | None, seeds: int | None, jobs: int,
+               overrides: list[str] | None) -> tuple[dict[str, Any], int, list[str]]:
+    """``(mode, seeds, overrides)`` of a benchmark invocation: the quick or full mode updated by
+    ``mode_overrides``, the seed count (the mode's unless given) and the training overrides (the mode's first,
+    the user's last so that they win); one-line errors for fewer than 1 seed or job."""
+    from lexiq.config import ConfigError
+
+    mode = {**(quick_mode if quick else full_mode), **(mode_overrides or {})}
+    n_seeds = seeds if seeds is not None else mode["seeds"]
+    if n_seeds < 1:
+        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: expected at least 1")
+    return mode, n_seeds, list(mode.get("overrides", [])) + list(overrides or [])
+
+
+def machine_line(result: dict[str, Any]) -> str:
+    """The last line of a benchmark's results.md: machine and wall time."""
+    return f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s."
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None (strict JSON has no NaN)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def errorbar_plot(points: dict[str, tuple[float, float, float, float]], path: Path, xlabel: str, ylabel: str,
+                  title: str, annotate: bool = False, hline: tuple[float, str] | None = None) -> None:
+    """One point per name, ``(x, x_stderr, y, y_stderr)`` with standard-error bars, saved to ``path``;
+    ``annotate`` writes the names beside the points, ``hline`` draws a labelled reference level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, (x, xerr, y, yerr) in points.items():
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, label=name)
+        if annotate:
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if hline is not None:
+        ax.axhline(hline[0], color="grey", ls=":", lw=1, label=hline[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lexiq.config import ConfigError, apply_overrides, deep_merge
+from lexiq.config import apply_overrides, deep_merge
 
 METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
@@ -119,14 +119,11 @@ def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None
     size (tests use tiny values); ``jobs`` runs train at once (:mod:`lexiq.evaluation.bench_runs`). Running it
     again into the same ``out`` reuses finished runs and resumes interrupted ones."""
     from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
-    from lexiq.evaluation.bench_runs import TrainJob, run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import TrainJob, bench_mode, run_jobs, torch_threads, write_data_once
     from lexiq.evaluation.metrics import mean_stderr, normalized_score
 
     t0 = time.perf_counter()
-    mode = QUICK if quick else FULL
-    n_seeds = seeds if seeds is not None else mode["seeds"]
-    if n_seeds < 1:
-        raise ConfigError(f"--seeds {n_seeds}: expected at least 1")
+    mode, n_seeds, _ = bench_mode(QUICK, FULL, quick, None, seeds, jobs, None)  # mode["overrides"]: a dict here
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     data_path = out_dir / "data" / "mixed.jsonl"
