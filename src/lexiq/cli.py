@@ -415,6 +415,16 @@ def _cmd_bench_wordle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_arguments(p: argparse.ArgumentParser, quick_help: str, default_seeds: str, out: str) -> None:
+    """The options every data-set benchmark takes: --quick, --seeds, --root, --jobs, --out and overrides."""
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--seeds", type=int, default=None, help=f"training seeds (default {default_seeds})")
+    p.add_argument("--root", default=None, help="data folder (default: the cache, else $LEXIQ_DATA_MIRROR)")
+    p.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
+    p.add_argument("--out", default=out, help="output directory")
+    p.add_argument("overrides", nargs="*", help="key=value overrides applied to every training run's config")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexiq", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -568,33 +578,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bw.set_defaults(func=_cmd_bench_wordle)
     bd = bsub.add_parser("dialogue", help="TF, TF-top, DT and ILQL on task-oriented dialogues (docs/dialogue.md)")
     bd.add_argument("--dataset", default="taskmaster4", help="taskmaster4 (default) or taskmaster3")
-    bd.add_argument("--quick", action="store_true", help="small settings (a byte-level model, 600 conversations)")
-    bd.add_argument("--seeds", type=int, default=None, help="training seeds (default 1 quick, 2 full)")
     bd.add_argument("--reward-model", default=None,
                     help="reward model directory for the reward-model score (default: train one on the data set's "
                          "reward file)")
-    bd.add_argument("--root", default=None, help="data folder (default: the cache, else $LEXIQ_DATA_MIRROR)")
-    bd.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
-    bd.add_argument("--out", default="runs/bench_dialogue", help="output directory")
-    bd.add_argument("overrides", nargs="*", help="overrides applied to every policy's config")
+    _bench_arguments(bd, "small settings (a byte-level model, 600 conversations)", "1 quick, 2 full",
+                     "runs/bench_dialogue")
     bd.set_defaults(func=_cmd_bench_dialogue)
     bk = bsub.add_parser("kl_control", help="prior, batch Q, Ψ-learning, KL-control, MC dropout and model averaging on "
                                             "Taskmaster-4 chats with implicit rewards (docs/kl_control.md)")
-    bk.add_argument("--quick", action="store_true", help="small settings (600 chats, 1 seed)")
-    bk.add_argument("--seeds", type=int, default=None, help="training seeds (default 1 quick, 2 full)")
-    bk.add_argument("--root", default=None, help="data folder (default: the cache, else $LEXIQ_DATA_MIRROR)")
-    bk.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
-    bk.add_argument("--out", default="runs/bench_kl_control", help="output directory")
-    bk.add_argument("overrides", nargs="*", help="overrides applied to every training run's config")
+    _bench_arguments(bk, "small settings (600 chats, 1 seed)", "1 quick, 2 full", "runs/bench_kl_control")
     bk.set_defaults(func=_cmd_bench_kl_control)
     bi = bsub.add_parser("irl", help="MLE vs IQLearn (several λ_td): accuracy, Self-BLEU and entropy on math word "
                                      "problems (docs/methods.md)")
-    bi.add_argument("--quick", action="store_true", help="the generated arithmetic task (4,000 problems, 3 seeds)")
-    bi.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
-    bi.add_argument("--root", default=None, help="data folder for GSM8K (default: the cache, else $LEXIQ_DATA_MIRROR)")
-    bi.add_argument("--jobs", type=int, default=1, help="training runs at once (separate processes)")
-    bi.add_argument("--out", default="runs/bench_irl", help="output directory")
-    bi.add_argument("overrides", nargs="*", help="overrides applied to every training run's config")
+    _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "3", "runs/bench_irl")
     bi.set_defaults(func=_cmd_bench_irl)
     return parser
 
