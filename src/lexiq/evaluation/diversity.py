@@ -30,7 +30,7 @@ def _scorer() -> Any:
 def _bleu(hyp: str, refs: Sequence[str]) -> float:
     if not hyp.strip() or not any(r.strip() for r in refs):
         return 0.0
-    return _scorer().sentence_score(hyp, list(refs)).score / 100.0
+    return min(1.0, _scorer().sentence_score(hyp, list(refs)).score / 100.0)
 
 
 def self_bleu_of(samples: Sequence[str]) -> float:

@@ -13,7 +13,9 @@ a greedy solution and ``samples`` sampled ones (temperature ``temperature``). Re
   ``Σ_t r̂_t = Σ_t [Q(s_t, a_t) − γ(1 − d_t)·V(s_{t+1})]`` (Q = the logits; Wulfmeier et al. 2024) and whether
   it is correct.
 
-Each metric has a mean and a standard error over problems (``accuracy`` etc.) or samples.
+Each metric but the correlation has a mean and a standard error over problems; ``entropy`` also has
+``per_token`` (weighted by the samples' lengths); ``answered`` is the fraction of greedy solutions with a
+``#### N`` line.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ def test_malformed_records_name_file_and_line(tmp_path):
         path.write_text("\n".join([*lines[:2], bad, *lines[2:]]) + "\n")
         with pytest.raises(EpisodeFormatError, match=rf"test.jsonl:3: .*{message}"):
             load("gsm8k", "test", root=root)
+    path.write_bytes(b'{"question": "\xff", "answer": "#### 1"}\n')
+    with pytest.raises(EpisodeFormatError, match=r"test.jsonl: cannot be read as UTF-8"):
+        load("gsm8k", "test", root=root)
 
 
 def test_answer_rule():

@@ -47,20 +47,23 @@ def _records(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected GSM8K's {path.name})")
     out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EpisodeFormatError(f"{path}:{i}: not valid JSON ({exc.msg})") from None
-            if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str) for k in ("question", "answer")):
-                raise EpisodeFormatError(f"{path}:{i}: expected an object with string fields 'question' and "
-                                         "'answer'")
-            if extract_answer(rec["answer"]) is None:
-                raise EpisodeFormatError(f"{path}:{i}: the answer has no final '#### N' line")
-            out.append(rec)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: JSON strings may hold U+2028
+    except UnicodeDecodeError as exc:
+        raise EpisodeFormatError(f"{path}: cannot be read as UTF-8 ({exc.reason} at byte {exc.start})") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EpisodeFormatError(f"{path}:{i}: not valid JSON ({exc.msg})") from None
+        if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str) for k in ("question", "answer")):
+            raise EpisodeFormatError(f"{path}:{i}: expected an object with string fields 'question' and "
+                                     "'answer'")
+        if extract_answer(rec["answer"]) is None:
+            raise EpisodeFormatError(f"{path}:{i}: the answer has no final '#### N' line")
+        out.append(rec)
     return out
 
 
