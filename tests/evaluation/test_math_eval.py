@@ -74,3 +74,11 @@ def test_evaluate_math_summary_matches_its_rows():
         sum(sum(r["samples_correct"]) / 3 for r in rows) / 3)
     assert summary["self_bleu"]["mean"] == pytest.approx(self_bleu([r["samples"] for r in rows])[0])
     assert 0 < summary["entropy"]["mean"] <= math.log(len(tok)) + 1e-6
+
+
+def test_mean_with_stderr_by_hand():
+    from lexiq.evaluation.metrics import mean_with_stderr
+
+    cell = mean_with_stderr([1.0, 2.0, 3.0, 4.0])  # sample s.d. √(5/3); s.e. = s.d. / 2
+    assert cell["mean"] == 2.5 and cell["stderr"] == pytest.approx(math.sqrt(5 / 3) / 2)
+    assert mean_with_stderr([7.0]) == {"mean": 7.0, "stderr": 0.0}

@@ -114,7 +114,8 @@ def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges:
     """Greedy replies of one policy and their statistics, cached in ``out/summary.json``."""
     from lexiq.evaluation.bench_runs import fingerprint
     from lexiq.evaluation.candidates import generate_replies
-    from lexiq.evaluation.chat_metrics import mean_stderr, reply_statistics
+    from lexiq.evaluation.chat_metrics import reply_statistics
+    from lexiq.evaluation.metrics import mean_with_stderr
     from lexiq.evaluation.prior_kl import kl_to_prior
     from lexiq.run import decoding_from_meta, load_policy
 
@@ -134,8 +135,8 @@ def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges:
                       max_length=mode["max_prompt_tokens"] + mode["max_new_tokens"])
     capped = [float(len(tokenizer(r, add_special_tokens=False)["input_ids"]) >= mode["max_new_tokens"])
               for r in replies]
-    summary: dict[str, Any] = {"reward": mean_stderr(rewards), "kl_to_prior": mean_stderr(kls),
-                               **reply_statistics(replies), "capped_rate": mean_stderr(capped),
+    summary: dict[str, Any] = {"reward": mean_with_stderr(rewards), "kl_to_prior": mean_with_stderr(kls),
+                               **reply_statistics(replies), "capped_rate": mean_with_stderr(capped),
                                "n": len(replies), "cache_key": key}
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "replies.jsonl", "w") as f:
@@ -221,11 +222,12 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
                 "stderr": (sum(c["stderr"] ** 2 for c in cells) ** 0.5) / len(cells),  # equal-size seeds
                 "seed_means": [c["mean"] for c in cells]}
     logged = score_replies(test_exchanges, [e.bot for e in test_exchanges], mode["rewards"], mode["weights"])
-    from lexiq.evaluation.chat_metrics import mean_stderr, reply_statistics
+    from lexiq.evaluation.chat_metrics import reply_statistics
+    from lexiq.evaluation.metrics import mean_with_stderr
 
     result = {
         "methods": methods_out,
-        "logged_replies": {"reward": mean_stderr(logged), **reply_statistics([e.bot for e in test_exchanges])},
+        "logged_replies": {"reward": mean_with_stderr(logged), **reply_statistics([e.bot for e in test_exchanges])},
         "dataset": {"name": "taskmaster4", "train_conversations": len(train_convs), "train_replies": len(train_eps),
                     "test_replies": len(test_eps)},
         "objectives": Q_OBJECTIVES, "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,

@@ -12,6 +12,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
+from lexiq.evaluation.metrics import mean_with_stderr
 from lexiq.rewards.text import word_tokens
 
 
@@ -24,15 +25,6 @@ def distinct_n(replies: Sequence[str], n: int) -> float:
     """distinct-n = |distinct n-grams| / |n-grams| over all replies (0.0 when there are no n-grams)."""
     grams = [g for r in replies for g in ngrams(word_tokens(r), n)]
     return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def mean_stderr(values: Sequence[float]) -> dict[str, float]:
-    """``{"mean", "stderr"}`` with the standard error s/√n (0.0 for fewer than two values)."""
-    vals = [float(v) for v in values]
-    if not vals:
-        raise ValueError("mean_stderr: no values")
-    stderr = statistics.stdev(vals) / len(vals) ** 0.5 if len(vals) > 1 else 0.0
-    return {"mean": statistics.fmean(vals), "stderr": stderr}
 
 
 def bootstrap(replies: Sequence[str], statistic: Callable[[Sequence[str]], float], resamples: int = 200,
@@ -50,6 +42,6 @@ def reply_statistics(replies: Sequence[str]) -> dict[str, dict[str, float]]:
     return {
         "distinct_1": bootstrap(replies, lambda rs: distinct_n(rs, 1)),
         "distinct_2": bootstrap(replies, lambda rs: distinct_n(rs, 2)),
-        "question_rate": mean_stderr([float("?" in r) for r in replies]),
-        "mean_length": mean_stderr([float(len(word_tokens(r))) for r in replies]),
+        "question_rate": mean_with_stderr([float("?" in r) for r in replies]),
+        "mean_length": mean_with_stderr([float(len(word_tokens(r))) for r in replies]),
     }

@@ -14,7 +14,6 @@ tokens and exponential smoothing (Chen & Cherry 2014 method 3, sacrebleu's defau
 from __future__ import annotations
 
 import functools
-import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -42,11 +41,13 @@ def self_bleu_of(samples: Sequence[str]) -> float:
 
 def self_bleu(samples_per_prompt: Sequence[Sequence[str]]) -> tuple[float, float]:
     """(mean, standard error) over prompts of :func:`self_bleu_of`."""
+    from lexiq.evaluation.metrics import mean_with_stderr
+
     per_prompt = [self_bleu_of(s) for s in samples_per_prompt]
     if not per_prompt:
         raise ValueError("self-BLEU: no prompts")
-    stderr = statistics.stdev(per_prompt) / math.sqrt(len(per_prompt)) if len(per_prompt) > 1 else 0.0
-    return statistics.fmean(per_prompt), stderr
+    cell = mean_with_stderr(per_prompt)
+    return cell["mean"], cell["stderr"]
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:

@@ -21,7 +21,6 @@ Each metric but the correlation has a mean and a standard error over problems; `
 from __future__ import annotations
 
 import functools
-import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -29,12 +28,7 @@ from typing import Any
 import torch
 
 from lexiq.data.episode import AGENT, Episode, Turn
-
-
-def _mean_se(xs: Sequence[float]) -> dict[str, float]:
-    xs = list(xs)
-    stderr = statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else 0.0
-    return {"mean": statistics.fmean(xs), "stderr": stderr}
+from lexiq.evaluation.metrics import mean_with_stderr
 
 
 @torch.no_grad()
@@ -118,14 +112,14 @@ def evaluate_math(model: Any, tokenizer: Any, fmt: Any, episodes: Sequence[Episo
     sb_mean, sb_se = self_bleu(sampled)
     token_weighted = sum(s["entropy"] * s["tokens"] for s in scores) / max(1.0, sum(s["tokens"] for s in scores))
     summary: dict[str, Any] = {
-        "accuracy": _mean_se(correct_greedy),
-        "accuracy_sampled": _mean_se([statistics.fmean(c) for c in correct_samples]),
+        "accuracy": mean_with_stderr(correct_greedy),
+        "accuracy_sampled": mean_with_stderr([statistics.fmean(c) for c in correct_samples]),
         "self_bleu": {"mean": sb_mean, "stderr": sb_se},
-        "entropy": {**_mean_se([s["entropy"] for s in scores]), "per_token": token_weighted},
-        "rouge_1": _mean_se([x["rouge1"].fmeasure for x in rouge]),
-        "rouge_2": _mean_se([x["rouge2"].fmeasure for x in rouge]),
-        "rouge_l": _mean_se([x["rougeL"].fmeasure for x in rouge]),
-        "answered": _mean_se([float(extract_answer(g) is not None) for g in greedy]),
+        "entropy": {**mean_with_stderr([s["entropy"] for s in scores]), "per_token": token_weighted},
+        "rouge_1": mean_with_stderr([x["rouge1"].fmeasure for x in rouge]),
+        "rouge_2": mean_with_stderr([x["rouge2"].fmeasure for x in rouge]),
+        "rouge_l": mean_with_stderr([x["rougeL"].fmeasure for x in rouge]),
+        "answered": mean_with_stderr([float(extract_answer(g) is not None) for g in greedy]),
         "reward_accuracy_spearman": spearman([s["implicit_reward"] for s in scores],
                                              [c for cs in correct_samples for c in cs]),
         "problems": len(episodes), "samples": samples, "temperature": temperature,

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from lexiq.data.episode import Episode
@@ -27,6 +28,16 @@ def mean_stderr(values: Sequence[float]) -> tuple[float, float]:
     mean = sum(values) / n
     var = sum((v - mean) ** 2 for v in values) / n
     return mean, math.sqrt(var) / math.sqrt(n)
+
+
+def mean_with_stderr(values: Sequence[float]) -> dict[str, float]:
+    """``{"mean", "stderr"}`` with the sample standard error s/√n (0.0 for one value): the cells of the dialogue,
+    KL-control and IRL benchmarks. (:func:`mean_stderr` keeps the population form the Wordle tables use.)"""
+    vals = [float(v) for v in values]
+    if not vals:
+        raise ValueError("mean_with_stderr: no values")
+    stderr = statistics.stdev(vals) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
+    return {"mean": statistics.fmean(vals), "stderr": stderr}
 
 
 def normalized_score(score: float, avg: float, hi: float, lo: float) -> float:
