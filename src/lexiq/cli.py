@@ -387,8 +387,9 @@ def _cmd_bench_dialogue(args: argparse.Namespace) -> int:
 def _cmd_bench_kl_control(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_kl_control import run_kl_control_benchmark
 
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     result = run_kl_control_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides,
-                                      root=args.root, jobs=args.jobs)
+                                      root=args.root, jobs=args.jobs, methods=methods)
     print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
     return 0
 
@@ -587,6 +588,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bk = bsub.add_parser("kl_control", help="prior, batch Q, Ψ-learning, KL-control, MC dropout and model averaging on "
                                             "Taskmaster-4 chats with implicit rewards (docs/kl_control.md)")
     _bench_arguments(bk, "small settings (600 chats, 1 seed)", "1 quick, 2 full", "runs/bench_kl_control")
+    bk.add_argument("--methods", default=None,
+                    help="comma-separated rows to train and evaluate (default all: prior, batch_q, psi, kl_control, "
+                         "kl_psi_mc, model_avg; the prior is always one)")
     bk.set_defaults(func=_cmd_bench_kl_control)
     bi = bsub.add_parser("irl", help="MLE vs IQLearn (several λ_td): accuracy, Self-BLEU and entropy on math word "
                                      "problems (docs/methods.md)")

@@ -292,8 +292,9 @@ def validate(objective: Any, model: Any, dataset: Any, collate: Any, batch_size:
     return objective.evaluate(model, batches)
 
 
-def load_policy(path: str) -> tuple[Any, Any, Any]:
-    """(model, tokenizer, episode format) of a saved policy directory, in eval mode."""
+def load_policy(path: str, device: str | None = None) -> tuple[Any, Any, Any]:
+    """(model, tokenizer, episode format) of a saved policy directory, in eval mode on ``device`` (default:
+    :func:`lexiq.models.device.default_device`)."""
     from lexiq.data.token_mdp import EpisodeFormat
     from lexiq.models.model import LexiqModel, check_model_dir
 
@@ -304,7 +305,9 @@ def load_policy(path: str) -> tuple[Any, Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(path)
     fmt_fields = model.meta.get("episode_format")
     fmt = EpisodeFormat.from_dict(fmt_fields) if fmt_fields else EpisodeFormat.for_tokenizer(tokenizer)
-    model.eval()
+    from lexiq.models.device import default_device
+
+    model.to(device or default_device()).eval()
     return model, tokenizer, fmt
 
 

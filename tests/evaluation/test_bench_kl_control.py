@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lexiq.config import ConfigError
 from lexiq.evaluation.bench_kl_control import METHODS, REPORTED, run_kl_control_benchmark, score_replies
 from lexiq.evaluation.chat_metrics import distinct_n, reply_statistics
 from lexiq.rewards.exchange import Exchange
@@ -46,6 +47,18 @@ def test_bench_kl_control_writes_the_table_and_reuses_its_runs(tmp_path, monkeyp
     again = run_kl_control_benchmark(str(out), quick=True, root=str(FIXTURES), overrides=RUNS, mode_overrides=TOY)
     assert again["methods"] == result["methods"]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_bench_kl_control_runs_a_subset_of_rows_in_parallel(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEXIQ_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "subset"
+    result = run_kl_control_benchmark(str(out), quick=True, root=str(FIXTURES), overrides=RUNS, mode_overrides=TOY,
+                                      methods=["kl_control"], jobs=2)
+    assert list(result["methods"]) == ["prior", "kl_control"]
+    assert sorted(p.name for p in out.glob("*_seed0")) == ["kl_control_seed0", "prior_seed0"]  # no second prior
+    assert result["methods"]["kl_control"]["kl_to_prior"]["mean"] > 0.0
+    with pytest.raises(ConfigError, match="--methods nope"):
+        run_kl_control_benchmark(str(out), quick=True, root=str(FIXTURES), mode_overrides=TOY, methods=["nope"])
 
 
 def test_reply_scores_and_statistics_by_hand():

@@ -115,3 +115,13 @@ def test_bench_mode_and_json_safe():
         bench_runs.bench_mode(quick, full, True, None, None, 0, None)
     assert bench_runs.json_safe({"a": [1.0, float("nan")], "b": {"c": float("inf"), "d": "x"}}) == {
         "a": [1.0, None], "b": {"c": None, "d": "x"}}
+
+
+def test_parallel_calls_keep_the_order_of_the_calls():
+    import operator
+
+    calls = [(2, 5), (3, 2), (10, 0)]
+    assert bench_runs.parallel_calls(operator.pow, calls) == [32, 9, 1]
+    assert bench_runs.parallel_calls(operator.pow, calls, workers=2) == [32, 9, 1]
+    with pytest.raises(ConfigError, match="--jobs 0"):
+        bench_runs.parallel_calls(operator.pow, calls, workers=0)

@@ -67,13 +67,16 @@ def test_done_stops_the_bootstrap():
 
 
 def _naive_loss(obj, model, batch, plain_q: bool = False):
-    """Per-token loop: Q from the LM's logits, targets from the target LM at next_state, prior = starting model."""
+    """Per-token loop: Q from the LM's logits (minus the starting model's log-normaliser when Q is normalised),
+    targets from the target LM at next_state, prior = starting model."""
     cfg = obj.config
     ids, attn = batch["input_ids"], batch["attention_mask"]
-    q_all = model.logits(model.hidden(ids, attn))
     with torch.no_grad():
-        t_logits = model.target_lm(input_ids=ids, attention_mask=attn).logits
+        zeta = torch.zeros(ids.shape) if obj.start_lm is None else torch.logsumexp(
+            obj.start_lm(input_ids=ids, attention_mask=attn).logits, -1)
+        t_logits = model.target_lm(input_ids=ids, attention_mask=attn).logits - zeta[..., None]
         p_logits = obj.priors[0](input_ids=ids, attention_mask=attn).logits
+    q_all = model.logits(model.hidden(ids, attn)) - zeta[..., None]
     total, n = 0.0, 0
     for b in range(ids.shape[0]):
         for j in range(ids.shape[1]):
@@ -108,6 +111,40 @@ def test_loss_matches_naive_reference_and_polyak(tiny_model, hand_batch):
     obj.after_optimizer_step(tiny_model)
     for t0, t1, s in zip(before, tiny_model.target_lm.parameters(), tiny_model.lm.parameters(), strict=True):
         assert torch.allclose(t1, 0.75 * t0 + 0.25 * s, atol=1e-6)
+
+
+def test_raw_logit_q_matches_naive_reference(tiny_model, hand_batch):
+    obj = KLQ(KLQConfig(mode="kl_q", kl_weight=0.5, gamma=0.9, q_normalizer="none"))
+    obj.setup_model(tiny_model)
+    assert obj.start_lm is None
+    with torch.no_grad():
+        for p in tiny_model.lm.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    loss, _ = obj.loss(tiny_model, hand_batch)
+    assert loss.item() == pytest.approx(_naive_loss(obj, tiny_model, hand_batch).item(), rel=1e-5)
+
+
+def test_normalised_psi_starts_at_its_fixed_point_without_reward(tiny_model, hand_batch):
+    """Q = logits − ζ₀ makes Q = log p at the start, so log Σ exp Q̄(s') = 0 and with zero rewards the Ψ target
+    r/c + log p(a) + γ·0 equals Q(s, a) at every token: the loss is 0. Raw logits are far from it (their
+    log-normaliser is a per-state offset that the end of an episode, V = 0, contradicts)."""
+    batch = dict(hand_batch, rewards=torch.zeros_like(hand_batch["rewards"]))
+    with torch.no_grad():  # give the logits a large offset, as a trained LM's have
+        tiny_model.lm.transformer.ln_f.bias.add_(0.5 * tiny_model.lm.lm_head.weight.mean(0))
+    normalised = KLQ(KLQConfig(mode="psi", gamma=0.9))
+    normalised.setup_model(tiny_model)
+    loss, metrics = normalised.loss(tiny_model, batch)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+    assert metrics["values/q"] == pytest.approx(metrics["values/log_prior"], abs=1e-5)  # Q = log p at the start
+    raw = KLQ(KLQConfig(mode="psi", gamma=0.9, q_normalizer="none"))
+    raw.setup_model(tiny_model)
+    assert raw.loss(tiny_model, batch)[0].item() > 0.01
+    # the shift depends on the state only: the policy softmax(Q) is the LM's softmax(logits)
+    ids, attn, mask = batch["input_ids"], batch["attention_mask"], batch["action_mask"] > 0
+    zeta = normalised.log_normaliser(ids, attn)
+    logits = tiny_model.lm(input_ids=ids, attention_mask=attn).logits
+    assert torch.allclose(F.softmax(logits - zeta[..., None], -1)[mask], F.softmax(logits, -1)[mask], atol=1e-6)
+    assert KLQ(KLQConfig(mode="upstream")).normalised is False  # auto: the released code's raw logits
 
 
 def test_upstream_without_quirks_and_kl_is_plain_batch_q(tiny_model, hand_batch):

@@ -66,8 +66,22 @@ from lexiq.models.model import LexiqModel
 
 __all__ = ["GuidedLogitsProcessor", "beta_sweep", "generate", "guided_logits_processor"]
 
-_TARGET_SKIP_KWARGS = ("input_ids", "past_key_values", "use_cache", "output_attentions",
+# the policy's own cache travels as ``past_key_values`` (transformers < 5.25) or ``cache`` (5.25 and later): a
+# separate backbone must never see it
+_TARGET_SKIP_KWARGS = ("input_ids", "past_key_values", "cache", "cache_params", "use_cache", "output_attentions",
                        "output_hidden_states", "return_dict")
+
+
+def _cache_argument(module: nn.Module) -> str:
+    """The name under which ``module.forward`` takes its KV cache in the installed transformers."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
+
+
+def _returned_cache(out: Any) -> Any:
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
 
 
 def _base_model(lm: nn.Module) -> nn.Module | None:
@@ -138,6 +152,7 @@ class _TargetStream:
             raise ValueError(f"{type(target_lm).__name__}: the target backbone needs a `base_model`")
         self.base = base
         self.logits = logits
+        self.cache_argument = _cache_argument(base)
         self.reset()
 
     def reset(self) -> None:
@@ -163,8 +178,9 @@ class _TargetStream:
         elif prefix.shape[1] != 0:
             raise RuntimeError("guided decoding: a separate backbone must see the prompt (prefill) first")
         kw = {k: v for k, v in kwargs.items() if k not in _TARGET_SKIP_KWARGS}
-        out = self.base(new_ids, past_key_values=self.cache, use_cache=True, return_dict=True, **kw)
-        self.cache = out.past_key_values
+        kw[self.cache_argument] = self.cache
+        out = self.base(new_ids, use_cache=True, return_dict=True, **kw)
+        self.cache = _returned_cache(out)
         self.seqs = sequences
         return out.logits[:, -1] if self.logits else out.last_hidden_state[:, -1]
 

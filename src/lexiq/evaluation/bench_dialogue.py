@@ -121,11 +121,80 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
     summary, rows = evaluate_dialogue(model, tokenizer, fmt, golds, dec, metrics=metrics, n_beams=n_beams,
                                       reward_model=reward_model, max_prompt_tokens=mode["max_prompt_tokens"],
                                       max_new_tokens=mode["max_new_tokens"],
+                                      batch_size=mode.get("generation_batch_size", 16),
                                       reranker=None if reranker is None else load_policy(str(reranker)))
     summary["beta"] = dec.beta
     summary["cache_key"] = key
     write_outputs(out, summary, rows, name=policy_dir.parent.name)
     return summary
+
+
+def _candidates(s: int, out_dir: Path, train_golds: list[Any], mode: dict[str, Any], progress: bool
+                ) -> dict[str, Any]:
+    """Step 2 for seed ``s``: the TF model's beam replies to ``train_golds`` scored against the gold replies, written
+    as ``data/offline_rl_seed<s>.jsonl`` with its ``.json`` summary (reused while the TF model and settings are
+    the same; runs trained on stale candidates are deleted). Returns the summary."""
+    from lexiq.evaluation.bertscore import calibrate_threshold
+    from lexiq.evaluation.candidates import generate_replies, offline_rl_episodes, score_replies, split_reply
+
+    data_dir = out_dir / "data"
+    path = data_dir / f"offline_rl_seed{s}.jsonl"
+    info_path = data_dir / f"offline_rl_seed{s}.json"
+    key = {"tf": fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": digest(train_golds),
+           **{k: mode[k] for k in ("n_candidates", "positive_rate", "max_prompt_tokens", "max_new_tokens")}}
+    fresh = path.exists() and info_path.exists() and json.loads(info_path.read_text()).get("cache_key") == key
+    if not fresh and path.exists():  # new candidates: the runs trained on the old ones are stale
+        import shutil
+
+        for name in ("tf_gold", "tf_top", "dt", "ilql"):
+            shutil.rmtree(out_dir / f"{name}_seed{s}", ignore_errors=True)
+    if not fresh:
+        from lexiq.run import decoding_from_meta, load_policy
+
+        model, tokenizer, fmt = load_policy(str(out_dir / f"tf_seed{s}" / "policy"))
+        dec = decoding_from_meta(model, {"strategy": "beam", "num_beams": mode["n_candidates"],
+                                         "num_return_sequences": mode["n_candidates"],
+                                         "max_new_tokens": mode["max_new_tokens"]})
+        contexts = [split_reply(g)[0] for g in train_golds]
+        replies = generate_replies(model, tokenizer, fmt, contexts, dec,
+                                   batch_size=mode.get("generation_batch_size", 16),
+                                   max_prompt_tokens=mode["max_prompt_tokens"], progress=progress)
+        scores = score_replies(contexts, replies, [split_reply(g)[1].text for g in train_golds],
+                               "metric:bertscore_f1")
+        flat = [x for xs in scores for x in xs]
+        threshold = calibrate_threshold(flat, mode["positive_rate"])
+        rewards = [[float(x > threshold) for x in xs] for xs in scores]
+        info = {"threshold": threshold, "positive_rate": sum(x > threshold for x in flat) / len(flat),
+                "mean_score": statistics.fmean(flat), "replies": len(train_golds), "n": mode["n_candidates"],
+                "cache_key": key}
+        from lexiq.data.jsonl import write_episodes
+
+        write_episodes(path, offline_rl_episodes(train_golds, replies, rewards))
+        info_path.write_text(json.dumps(info, indent=2))
+    return json.loads(info_path.read_text())
+
+
+def _evaluate_method(name: str, s: int, out_dir: Path, val_golds: list[Any], test_golds: list[Any],
+                     mode: dict[str, Any], reward_model: str, metrics: tuple[str, ...], dataset: str
+                     ) -> dict[str, Any]:
+    """Step 4 for one method and seed: its test summary (ILQL: β chosen on the validation replies first)."""
+    if name == "ilql_rerank":
+        return _evaluate(out_dir / f"tf_seed{s}" / "policy", test_golds, mode, reward_model,
+                         out_dir / f"ilql_seed{s}" / "rerank_eval", metrics,
+                         reranker=out_dir / f"ilql_seed{s}" / "policy")
+    policy = out_dir / f"{name}_seed{s}" / "policy"
+    beta = None
+    if name == "ilql" and len(mode["ilql_betas"]) == 1:
+        beta = mode["ilql_betas"][0]
+    elif name == "ilql":
+        if not val_golds:
+            raise ConfigError(f"{dataset}: no validation replies to choose ILQL's β on")
+        sweep = {b: _evaluate(policy, val_golds, mode, reward_model, out_dir / f"ilql_seed{s}" / f"select_beta{b:g}",
+                              ("chrf",), beta=b)["reward_model_score"]["mean"]
+                 for b in mode["ilql_betas"]}
+        beta = max(sweep, key=lambda b: sweep[b])
+    return _evaluate(policy, test_golds, mode, reward_model, out_dir / f"{name}_seed{s}" / "dialogue_eval", metrics,
+                     beta=beta)
 
 
 def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool = False, seeds: int | None = None,
@@ -139,9 +208,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     entries of the mode (tests use toy sizes)."""
     from lexiq.data.dialogue import reply_episodes
     from lexiq.data.loaders import load
-    from lexiq.evaluation.bench_runs import bench_mode, run_jobs, torch_threads, write_data_once
-    from lexiq.evaluation.bertscore import calibrate_threshold
-    from lexiq.evaluation.candidates import generate_replies, offline_rl_episodes, score_replies, split_reply
+    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, run_jobs, torch_threads, write_data_once
 
     if dataset not in DATASETS:
         raise ConfigError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)}")
@@ -199,40 +266,9 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     candidate_info: dict[str, Any] = {}
     train_golds = sample(scored(train_convs), mode["candidate_replies"], 2)
     write_data_once(data_dir / "candidate_golds.jsonl", train_golds)
-    for s in range(n_seeds):
-        path = data_dir / f"offline_rl_seed{s}.jsonl"
-        info_path = data_dir / f"offline_rl_seed{s}.json"
-        key = {"tf": fingerprint(out_dir / f"tf_seed{s}" / "policy"), "replies": digest(train_golds),
-               **{k: mode[k] for k in ("n_candidates", "positive_rate", "max_prompt_tokens", "max_new_tokens")}}
-        fresh = path.exists() and info_path.exists() and json.loads(info_path.read_text()).get("cache_key") == key
-        if not fresh and path.exists():  # new candidates: the runs trained on the old ones are stale
-            import shutil
-
-            for name in ("tf_gold", "tf_top", "dt", "ilql"):
-                shutil.rmtree(out_dir / f"{name}_seed{s}", ignore_errors=True)
-        if not fresh:
-            from lexiq.run import decoding_from_meta, load_policy
-
-            model, tokenizer, fmt = load_policy(str(out_dir / f"tf_seed{s}" / "policy"))
-            dec = decoding_from_meta(model, {"strategy": "beam", "num_beams": mode["n_candidates"],
-                                         "num_return_sequences": mode["n_candidates"],
-                                         "max_new_tokens": mode["max_new_tokens"]})
-            contexts = [split_reply(g)[0] for g in train_golds]
-            replies = generate_replies(model, tokenizer, fmt, contexts, dec,
-                                       max_prompt_tokens=mode["max_prompt_tokens"], progress=True)
-            scores = score_replies(contexts, replies, [split_reply(g)[1].text for g in train_golds],
-                                   "metric:bertscore_f1")
-            flat = [x for xs in scores for x in xs]
-            threshold = calibrate_threshold(flat, mode["positive_rate"])
-            rewards = [[float(x > threshold) for x in xs] for xs in scores]
-            info = {"threshold": threshold, "positive_rate": sum(x > threshold for x in flat) / len(flat),
-                    "mean_score": statistics.fmean(flat), "replies": len(train_golds), "n": mode["n_candidates"],
-                    "cache_key": key}
-            from lexiq.data.jsonl import write_episodes
-
-            write_episodes(path, offline_rl_episodes(train_golds, replies, rewards))
-            info_path.write_text(json.dumps(info, indent=2))
-        candidate_info[f"seed{s}"] = json.loads(info_path.read_text())
+    calls = [(s, out_dir, train_golds, mode, jobs == 1) for s in range(n_seeds)]
+    for s, info in enumerate(parallel_calls(_candidates, calls, workers=min(jobs, n_seeds))):
+        candidate_info[f"seed{s}"] = info
 
     # 3. TF-top, DT and ILQL from each seed's TF model
     rl_jobs = []
@@ -244,29 +280,13 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
                                 _rl_steps(mode, CONFIG.get(name, name), data, overrides), start, overrides))
     run_jobs(rl_jobs, workers=jobs)
 
-    # 4. evaluation
+    # 4. evaluation, ``jobs`` at a time; ILQL first: its β sweep makes it the longest
+    order = ["ilql"] + [m for m in METHODS if m != "ilql"]
+    calls = [(name, s, out_dir, val_golds, test_golds, mode, reward_model, metrics, dataset)
+             for name in order for s in range(n_seeds)]
     per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
-    for s in range(n_seeds):
-        for name in METHODS:
-            if name == "ilql_rerank":
-                per_method[name].append(_evaluate(out_dir / f"tf_seed{s}" / "policy", test_golds, mode, reward_model,
-                                                  out_dir / f"ilql_seed{s}" / "rerank_eval", metrics,
-                                                  reranker=out_dir / f"ilql_seed{s}" / "policy"))
-                continue
-            policy = out_dir / f"{name}_seed{s}" / "policy"
-            beta = None
-            if name == "ilql" and len(mode["ilql_betas"]) == 1:
-                beta = mode["ilql_betas"][0]
-            elif name == "ilql":
-                if not val_golds:
-                    raise ConfigError(f"{dataset}: no validation replies to choose ILQL's β on")
-                sweep = {b: _evaluate(policy, val_golds, mode, reward_model, out_dir / f"ilql_seed{s}" /
-                                      f"select_beta{b:g}", ("chrf",), beta=b)["reward_model_score"]["mean"]
-                         for b in mode["ilql_betas"]}
-                beta = max(sweep, key=lambda b: sweep[b])
-            per_method[name].append(_evaluate(policy, test_golds, mode, reward_model,
-                                              out_dir / f"{name}_seed{s}" / "dialogue_eval", metrics, beta=beta))
-
+    for call, summary in zip(calls, parallel_calls(_evaluate_method, calls, workers=jobs), strict=True):
+        per_method[call[0]].append(summary)  # seeds in order within each method
     methods_out: dict[str, Any] = {}
     for name, runs in per_method.items():
         entry: dict[str, Any] = {}

@@ -46,9 +46,13 @@ from typing import Any
 from lexiq.config import ConfigError, deep_merge
 
 METHODS = ("prior", "batch_q", "psi", "kl_control", "kl_psi_mc", "model_avg")
+# every row's Q is the logits minus the starting model's log-normaliser (kl_q.py: "Normalised Q"), so the rows
+# differ only in their targets
 Q_OBJECTIVES: dict[str, dict[str, Any]] = {
-    "batch_q": {"mode": "upstream", "kl_calc": "none", "backup": "max", "upstream_data_quirks": False},
-    "psi": {"mode": "upstream", "kl_calc": "none", "backup": "logsumexp", "upstream_data_quirks": False},
+    "batch_q": {"mode": "upstream", "kl_calc": "none", "backup": "max", "upstream_data_quirks": False,
+                "q_normalizer": "start"},
+    "psi": {"mode": "upstream", "kl_calc": "none", "backup": "logsumexp", "upstream_data_quirks": False,
+            "q_normalizer": "start"},
     "kl_control": {"mode": "kl_q"},
     "kl_psi_mc": {"mode": "psi", "mc_passes": 5},
     "model_avg": {"mode": "psi", "mc_passes": 5},
@@ -110,7 +114,7 @@ def score_replies(exchanges: list[Any], replies: list[str], names: list[str], we
 
 
 def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges: list[Any], mode: dict[str, Any],
-              out: Path, test_key: str) -> dict[str, Any]:
+              out: Path, test_key: str, progress: bool = True) -> dict[str, Any]:
     """Greedy replies of one policy and their statistics, cached in ``out/summary.json``."""
     from lexiq.evaluation.bench_runs import fingerprint
     from lexiq.evaluation.candidates import generate_replies
@@ -129,7 +133,8 @@ def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges:
     prior, _, _ = load_policy(str(prior_dir))
     dec = decoding_from_meta(model, {"strategy": "greedy", "beta": 0.0, "max_new_tokens": mode["max_new_tokens"]})
     replies = [r[0] for r in generate_replies(model, tokenizer, fmt, contexts, dec,
-                                              max_prompt_tokens=mode["max_prompt_tokens"], progress=True)]
+                                              batch_size=mode.get("generation_batch_size", 16),
+                                              max_prompt_tokens=mode["max_prompt_tokens"], progress=progress)]
     rewards = score_replies(exchanges, replies, mode["rewards"], mode["weights"])
     kls = kl_to_prior(model.lm, prior.lm, tokenizer, fmt, contexts, replies,
                       max_length=mode["max_prompt_tokens"] + mode["max_new_tokens"])
@@ -149,8 +154,11 @@ def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges:
 
 def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = None,
                              overrides: list[str] | None = None, root: str | None = None, jobs: int = 1,
-                             mode_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+                             mode_overrides: dict[str, Any] | None = None,
+                             methods: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring).
+
+    ``methods``: the rows to train and evaluate (default all of :data:`METHODS`; the prior is always one).
 
     ``root`` is the data folder (default: the cache, else ``LEXIQ_DATA_MIRROR``); ``overrides`` reach every
     training run (``key=value``); ``mode_overrides`` replace entries of the mode (tests use toy sizes)."""
@@ -158,6 +166,7 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     from lexiq.evaluation.bench_runs import (
         bench_mode,
         digest,
+        parallel_calls,
         preset_job,
         run_jobs,
         sample,
@@ -167,6 +176,10 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
 
     t0 = time.perf_counter()
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
+    unknown = sorted(set(methods or []) - set(METHODS))
+    if unknown:
+        raise ConfigError(f"--methods {','.join(unknown)}: expected some of {', '.join(METHODS)}")
+    rows = [m for m in METHODS if m == "prior" or methods is None or m in methods]
     if len(mode["weights"]) != len(mode["rewards"]):
         raise ConfigError(f"{len(mode['weights'])} weights for the rewards {mode['rewards']}")
     out_dir = Path(out)
@@ -187,7 +200,7 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     train_file = data_dir / "train.jsonl"
     prior_overrides = list(mode.get("prior_overrides", [])) + overrides
     for s in range(n_seeds):
-        for name, seed in ((f"prior_seed{s}", s), (f"prior_b_seed{s}", 1000 + s)):
+        for name, seed in ((f"prior_seed{s}", s), (f"prior_b_seed{s}", 1000 + s))[:2 if "model_avg" in rows else 1]:
             prior_jobs.append(preset_job("kl_control", "prior", "bc", out_dir / name, seed, train_file,
                                          mode["prior_steps"], {}, prior_overrides))
     run_jobs(prior_jobs, workers=jobs)
@@ -195,6 +208,8 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     for s in range(n_seeds):
         start = {"model": {"path": str(out_dir / f"prior_seed{s}" / "policy"), "tokenizer": None}}
         for name, objective in Q_OBJECTIVES.items():
+            if name not in rows:
+                continue
             extra = deep_merge(start, {"objective": objective})
             if name == "model_avg":
                 extra["objective"]["prior_paths"] = [str(out_dir / f"prior_seed{s}" / "policy"),
@@ -204,14 +219,12 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
                                      mode["rl_steps"], extra, overrides))
     run_jobs(q_jobs, workers=jobs)
 
-    # 3. evaluation
-    per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
-    for s in range(n_seeds):
-        prior_dir = out_dir / f"prior_seed{s}" / "policy"
-        for name in METHODS:
-            run = out_dir / f"{name}_seed{s}"
-            per_method[name].append(_evaluate(run / "policy", prior_dir, contexts, test_exchanges, mode,
-                                              run / "chat_eval", test_key))
+    # 3. evaluation, ``jobs`` at a time
+    calls = [(out_dir / f"{name}_seed{s}" / "policy", out_dir / f"prior_seed{s}" / "policy", contexts,
+              test_exchanges, mode, out_dir / f"{name}_seed{s}" / "chat_eval", test_key, jobs == 1)
+             for name in rows for s in range(n_seeds)]
+    summaries = iter(parallel_calls(_evaluate, calls, workers=jobs))  # ``jobs`` evaluations at a time
+    per_method = {name: [next(summaries) for _ in range(n_seeds)] for name in rows}
     methods_out: dict[str, Any] = {}
     for name, runs in per_method.items():
         methods_out[name] = {}

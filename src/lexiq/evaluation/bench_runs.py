@@ -147,6 +147,31 @@ def run_jobs(jobs: list[TrainJob], workers: int = 1, save_every: int = 500,
     return [r for r in results if r is not None]
 
 
+def _call_with_threads(fn: Callable[..., Any], args: tuple[Any, ...], threads: int) -> Any:
+    import torch
+
+    torch.set_num_threads(threads)
+    return fn(*args)
+
+
+def parallel_calls(fn: Callable[..., Any], calls: list[tuple[Any, ...]], workers: int = 1) -> list[Any]:
+    """``[fn(*args) for args in calls]``, with ``workers`` calls at once in separate processes (``spawn``, each with
+    an equal share of the machine's threads) when ``workers > 1``: a benchmark's evaluations and candidate
+    generations are independent of each other, like its training runs. ``fn`` must be a module-level function and
+    its arguments picklable; results come back in the order of ``calls``."""
+    if workers < 1:
+        raise ConfigError(f"--jobs {workers}: expected at least 1")
+    if workers == 1 or len(calls) <= 1:
+        return [fn(*args) for args in calls]
+    import torch
+
+    threads = max(1, torch.get_num_threads() // workers)
+    with ProcessPoolExecutor(max_workers=min(workers, len(calls)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_call_with_threads, fn, tuple(args), threads) for args in calls]
+        return [f.result() for f in futures]
+
+
 def write_data_once(path: Path, episodes: list[Any]) -> None:
     """Write a benchmark's data file; an existing one must hold the same bytes, since the finished runs trained on
     it are reused (one-line error otherwise)."""

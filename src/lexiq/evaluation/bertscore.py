@@ -140,7 +140,7 @@ class BertScoreF1:
         idf: weight tokens by idf over the references (see :meth:`fit_idf`; otherwise computed per
             :meth:`score` call from its distinct reference strings).
         batch_size: sentences per encoder forward pass.
-        device: torch device of the encoder.
+        device: torch device of the encoder (default :func:`lexiq.models.device.default_device`).
         rescale_baseline: ``b`` or ``(b_P, b_R, b_F)`` for ``(x − b)/(1 − b)``; ``None`` = no rescaling.
         max_length: token limit per sentence (default: the encoder's position limit); longer inputs are truncated.
     """
@@ -148,11 +148,14 @@ class BertScoreF1:
     name = "bertscore_f1"
 
     def __init__(self, model_dir: str | Path | None = None, layer: int | None = None, idf: bool = False,
-                 batch_size: int = 64, device: str = "cpu",
+                 batch_size: int = 64, device: str | None = None,
                  rescale_baseline: float | tuple[float, float, float] | None = None,
                  max_length: int | None = None) -> None:
         from transformers import AutoModel, AutoTokenizer
 
+        from lexiq.models.device import default_device
+
+        device = device or default_device()
         self.model_dir = Path(model_dir) if model_dir is not None else default_encoder_dir()
         if not (self.model_dir / "config.json").is_file():
             raise FileNotFoundError(f"bertscore_f1: no config.json in {self.model_dir} (not a HF model folder)")

@@ -171,10 +171,9 @@ class RewardScorer:
         from transformers import AutoTokenizer
 
         from lexiq.data.token_mdp import EpisodeFormat
+        from lexiq.models.device import default_device
 
-        self.model = RewardModel.from_pretrained(directory).eval()
-        if device is not None:
-            self.model.to(device)
+        self.model = RewardModel.from_pretrained(directory).eval().to(device or default_device())
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
         fmt = self.model.meta.get("episode_format")
         self.fmt = EpisodeFormat.from_dict(fmt) if fmt else EpisodeFormat.for_tokenizer(self.tokenizer)

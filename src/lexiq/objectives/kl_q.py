@@ -20,6 +20,16 @@ s' = the next action position, done d = the next state is terminal), with KL wei
 
     L = (1/n) Σ_t smooth_L1(Q(s_t, a_t) − sg[y_t]),     after each step  θ̄ ← α·θ + (1 − α)·θ̄
 
+**Normalised Q** (``q_normalizer: start``, lexiq's default for psi and kl_q): ``Q(s, a) = z(s, a) − ζ(s)`` with
+``z`` the LM's logits and ``ζ(s) = log Σ_a exp z₀(s, a)`` the log-normaliser of the *starting* model's logits
+(frozen, no gradient; the same shift for Q̄ at s'). A pretrained LM's logits carry an arbitrary per-state offset
+(about 8.7 nats for the benchmark's byte-level prior), so with raw logits every non-final token bootstraps from
+``γ·max Q̄(s') ≈ 8`` while the reply's end marker, whose next state is terminal, is pulled down to its reward:
+the end marker loses every argmax and replies run to the length cap. With the shift, ``Q = log p`` at the start
+(so ``log Σ exp Ψ̄ = 0``: the soft value of every state starts at the terminal value 0). ``ζ`` depends on the state
+only, so ``softmax(Q) = softmax(z)`` and ``argmax Q = argmax z``: decoding with the saved model is unchanged.
+``q_normalizer: none`` uses the raw logits as the paper's and the released code's Q.
+
 ``k_t``, ``log π`` and the targets carry no gradient. **Why psi is the default**: the paper's objective
 ``E_q[r]/c − KL(q‖p)`` has the per-step reward ``r/c + log p − log π``; its soft-optimal solution is Ψ-learning,
 whose log-sum-exp backup already accounts for the policy's entropy, so ``−log π`` must not be added again. The
@@ -77,6 +87,9 @@ class KLQConfig(ObjectiveConfig):
     """α of the soft target update θ̄ ← α·θ + (1 − α)·θ̄ after every optimizer step."""
     huber_delta: float = 1.0
     """δ of the smooth-L1 (Huber) loss."""
+    q_normalizer: Literal["auto", "start", "none"] = "auto"
+    """start: Q = logits − the starting model's log-normaliser at the same state (module docstring); none: Q = the
+    raw logits (the paper and the released code); auto: start for psi and kl_q, none for upstream."""
 
 
 def kl_q_targets(cfg: KLQConfig, rewards: torch.Tensor, not_done: torch.Tensor, next_logits: torch.Tensor,
@@ -146,6 +159,12 @@ class KLQ(Objective):
             raise ConfigError("objective.prior_weights: expected non-negative weights with a positive sum")
         self.priors: list[torch.nn.Module] = []
         self.prior_log_weights: torch.Tensor | None = None
+        self.start_lm: torch.nn.Module | None = None  # the frozen starting model whose log-normaliser shifts Q
+
+    @property
+    def normalised(self) -> bool:
+        cfg: KLQConfig = self.config
+        return cfg.q_normalizer == "start" or (cfg.q_normalizer == "auto" and cfg.mode != "upstream")
 
     def setup_model(self, model: LexiqModel) -> None:
         """A target copy of the LM (Polyak-averaged) and the frozen prior(s)."""
@@ -174,6 +193,21 @@ class KLQ(Objective):
         for prior in self.priors:
             prior.requires_grad_(False)
             prior.eval()
+        self.start_lm = None
+        if self.normalised:
+            self.start_lm = self.priors[0] if not cfg.prior_paths else copy.deepcopy(model.lm)
+            self.start_lm.requires_grad_(False)
+            self.start_lm.eval()
+
+    def log_normaliser(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``ζ [B, T]``: log Σ_a exp of the starting model's logits at every position (zeros when Q is unshifted)."""
+        if self.start_lm is None:
+            return torch.zeros(input_ids.shape, device=input_ids.device)
+        if next(self.start_lm.parameters()).device != input_ids.device:
+            self.start_lm.to(input_ids.device)
+        with torch.no_grad():
+            h = hidden_states(self.start_lm, input_ids, attention_mask)
+            return torch.logsumexp(self.start_lm.get_output_embeddings()(h).float(), dim=-1)
 
     def prior_logprobs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        mask: torch.Tensor) -> torch.Tensor:
@@ -195,20 +229,21 @@ class KLQ(Objective):
         ids, attn = batch["input_ids"], batch["attention_mask"]
         mask = batch["action_mask"] > 0
         actions = next_tokens(ids)[mask]
-        q_all = model.logits(model.hidden(ids, attn)[mask]).float()  # Q(s_t, ·) [N, V]
+        rows = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(mask)[mask]
+        next_pos = batch["next_state"][mask]
+        zeta = self.log_normaliser(ids, attn)  # ζ(s) [B, T]: 0 for raw-logit Q
+        q_all = model.logits(model.hidden(ids, attn)[mask]).float() - zeta[mask][:, None]  # Q(s_t, ·) [N, V]
         q = q_all.gather(1, actions[:, None]).squeeze(1)
         with torch.no_grad():
             policy_logprobs = F.log_softmax(q_all.detach(), dim=-1)
             prior_logprobs = self.prior_logprobs(ids, attn, mask)
-            rows = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(mask)[mask]
-            next_pos = batch["next_state"][mask]
             target = model.target_lm
             was_training = target.training
             target.train(cfg.mc_passes > 1 or was_training)  # dropout on: each pass draws fresh masks
             passes = []
             for _ in range(cfg.mc_passes):
                 th = hidden_states(target, ids, attn)[rows, next_pos]
-                passes.append(target.get_output_embeddings()(th).float())
+                passes.append(target.get_output_embeddings()(th).float() - zeta[rows, next_pos][:, None])
             target.train(was_training)
             if cfg.mode == "upstream" and cfg.upstream_data_quirks:
                 rewards, done = _upstream_rewards_and_dones(batch, mask)

@@ -38,7 +38,7 @@ def _load(model_dir: str, device: str) -> tuple[Any, Any]:
 
 
 def embed(sentences: Sequence[str], model_dir: str | Path | None = None, batch_size: int = 64,
-          device: str = "cpu") -> Any:
+          device: str | None = None) -> Any:
     """L2-normalised mean-pooled sentence embeddings, a float tensor ``[len(sentences), hidden]``.
 
     Each distinct sentence is encoded once, in batches of ``batch_size``, under ``torch.no_grad()``.
@@ -51,6 +51,9 @@ def embed(sentences: Sequence[str], model_dir: str | Path | None = None, batch_s
         from lexiq.evaluation.bertscore import default_encoder_dir
 
         model_dir = default_encoder_dir()
+    from lexiq.models.device import default_device
+
+    device = device or default_device()
     tokenizer, model = _load(str(model_dir), device)
     distinct = list(dict.fromkeys(sentences))
     vectors: dict[str, torch.Tensor] = {}
@@ -71,7 +74,7 @@ def embed(sentences: Sequence[str], model_dir: str | Path | None = None, batch_s
 
 
 def semantic_coherence_batch(exchanges: Sequence[Exchange], model_dir: str | Path | None = None,
-                             batch_size: int = 64, device: str = "cpu") -> list[float]:
+                             batch_size: int = 64, device: str | None = None) -> list[float]:
     """``cos(v(u_prev), v(b))`` for every exchange, with one batched encoder pass over all distinct sentences;
     0 where ``u_prev`` or ``b`` is empty."""
     keep = [i for i, ex in enumerate(exchanges) if ex.previous_user.strip() and ex.bot.strip()]

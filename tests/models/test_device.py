@@ -1,0 +1,15 @@
+"""Where evaluation loads its models: $LEXIQ_DEVICE, else the GPU when there is one, else the CPU."""
+
+import torch
+
+from lexiq.models.device import default_device
+
+
+def test_default_device_follows_the_environment_then_the_hardware(monkeypatch):
+    monkeypatch.setenv("LEXIQ_DEVICE", "cuda:1")
+    assert default_device() == "cuda:1"
+    monkeypatch.delenv("LEXIQ_DEVICE")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert default_device() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert default_device() == "cuda"
