@@ -57,6 +57,8 @@ def test_bench_kl_control_runs_a_subset_of_rows_in_parallel(tmp_path, monkeypatc
     assert list(result["methods"]) == ["prior", "kl_control"]
     assert sorted(p.name for p in out.glob("*_seed0")) == ["kl_control_seed0", "prior_seed0"]  # no second prior
     assert result["methods"]["kl_control"]["kl_to_prior"]["mean"] > 0.0
+    with pytest.raises(ConfigError, match="--methods: expected at least one"):
+        run_kl_control_benchmark(str(out), quick=True, root=str(FIXTURES), mode_overrides=TOY, methods=[])
     with pytest.raises(ConfigError, match="--methods nope"):
         run_kl_control_benchmark(str(out), quick=True, root=str(FIXTURES), mode_overrides=TOY, methods=["nope"])
 

@@ -122,6 +122,9 @@ def test_parallel_calls_keep_the_order_of_the_calls():
 
     calls = [(2, 5), (3, 2), (10, 0)]
     assert bench_runs.parallel_calls(operator.pow, calls) == [32, 9, 1]
-    assert bench_runs.parallel_calls(operator.pow, calls, workers=2) == [32, 9, 1]
+    seen = []
+    pooled = bench_runs.parallel_calls(operator.pow, calls, workers=2, done=lambda k, r: seen.append((k, r)))
+    assert pooled == [32, 9, 1]
+    assert seen == [(0, 32), (1, 9), (2, 1)]
     with pytest.raises(ConfigError, match="--jobs 0"):
         bench_runs.parallel_calls(operator.pow, calls, workers=0)

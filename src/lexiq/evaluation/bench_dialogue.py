@@ -62,6 +62,7 @@ QUICK: dict[str, Any] = {
     # 384-byte windows (256 of context, replies up to 128 bytes: 90 % of Taskmaster-4 replies are shorter)
     "max_prompt_tokens": 256, "max_new_tokens": 128,
     "overrides": ["data.max_length=384"], "tf_overrides": ["model.n_positions=384"],
+    "generation_batch_size": 16,  # contexts per generate call (candidates and evaluations); larger on a GPU
 }
 FULL: dict[str, Any] = {
     "train_conversations": None, "candidate_replies": 2000, "validation_replies": 200, "test_replies": 1000,
@@ -72,6 +73,7 @@ FULL: dict[str, Any] = {
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 1500, "max_length": 512, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
     "max_prompt_tokens": 352, "max_new_tokens": 160,
+    "generation_batch_size": 16,  # contexts per generate call (candidates and evaluations); larger on a GPU
 }
 
 
@@ -121,7 +123,7 @@ def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_m
     summary, rows = evaluate_dialogue(model, tokenizer, fmt, golds, dec, metrics=metrics, n_beams=n_beams,
                                       reward_model=reward_model, max_prompt_tokens=mode["max_prompt_tokens"],
                                       max_new_tokens=mode["max_new_tokens"],
-                                      batch_size=mode.get("generation_batch_size", 16),
+                                      batch_size=mode["generation_batch_size"],
                                       reranker=None if reranker is None else load_policy(str(reranker)))
     summary["beta"] = dec.beta
     summary["cache_key"] = key
@@ -157,7 +159,7 @@ def _candidates(s: int, out_dir: Path, train_golds: list[Any], mode: dict[str, A
                                          "max_new_tokens": mode["max_new_tokens"]})
         contexts = [split_reply(g)[0] for g in train_golds]
         replies = generate_replies(model, tokenizer, fmt, contexts, dec,
-                                   batch_size=mode.get("generation_batch_size", 16),
+                                   batch_size=mode["generation_batch_size"],
                                    max_prompt_tokens=mode["max_prompt_tokens"], progress=progress)
         scores = score_replies(contexts, replies, [split_reply(g)[1].text for g in train_golds],
                                "metric:bertscore_f1")

@@ -66,11 +66,13 @@ QUICK: dict[str, Any] = {
     # 90 % at most 97)
     "max_prompt_tokens": 160, "max_new_tokens": 96,
     "overrides": ["data.max_length=256"], "prior_overrides": ["model.n_positions=256"],
+    "generation_batch_size": 16,  # user turns per generate call in the evaluation
 }
 FULL: dict[str, Any] = {
     "train_conversations": None, "test_replies": 500, "seeds": 2, "prior_steps": 2000, "rl_steps": 1000,
     "rewards": ["question", "semantic_coherence"], "weights": [1.0, 1.0],
     "max_prompt_tokens": 288, "max_new_tokens": 96,
+    "generation_batch_size": 16,  # user turns per generate call in the evaluation
 }
 
 
@@ -133,7 +135,7 @@ def _evaluate(policy_dir: Path, prior_dir: Path, contexts: list[Any], exchanges:
     prior, _, _ = load_policy(str(prior_dir))
     dec = decoding_from_meta(model, {"strategy": "greedy", "beta": 0.0, "max_new_tokens": mode["max_new_tokens"]})
     replies = [r[0] for r in generate_replies(model, tokenizer, fmt, contexts, dec,
-                                              batch_size=mode.get("generation_batch_size", 16),
+                                              batch_size=mode["generation_batch_size"],
                                               max_prompt_tokens=mode["max_prompt_tokens"], progress=progress)]
     rewards = score_replies(exchanges, replies, mode["rewards"], mode["weights"])
     kls = kl_to_prior(model.lm, prior.lm, tokenizer, fmt, contexts, replies,
@@ -177,6 +179,8 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
     t0 = time.perf_counter()
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     unknown = sorted(set(methods or []) - set(METHODS))
+    if methods is not None and not methods:
+        raise ConfigError(f"--methods: expected at least one of {', '.join(METHODS)}")
     if unknown:
         raise ConfigError(f"--methods {','.join(unknown)}: expected some of {', '.join(METHODS)}")
     rows = [m for m in METHODS if m == "prior" or methods is None or m in methods]

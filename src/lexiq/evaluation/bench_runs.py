@@ -131,19 +131,19 @@ def run_jobs(jobs: list[TrainJob], workers: int = 1, save_every: int = 500,
             log(f"{jobs[i].label or jobs[i].output_dir}: trained in {time.perf_counter() - t0:.0f} s")
         return [r for r in results if r is not None]
 
-    import torch
+    started = time.perf_counter()
+    calls = []
+    for i in todo:
+        config = copy.deepcopy(jobs[i].config)
+        config["train"]["progress"] = False  # interleaved bars from several processes are unreadable
+        calls.append((jobs[i].objective, config, None))
 
-    threads = max(1, torch.get_num_threads() // workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        started = time.perf_counter()
-        futures = {}
-        for i in todo:
-            config = copy.deepcopy(jobs[i].config)
-            config["train"]["progress"] = False  # interleaved bars from several processes are unreadable
-            futures[i] = pool.submit(_train, jobs[i].objective, config, threads)
-        for i, future in futures.items():
-            results[i] = future.result()
-            log(f"{jobs[i].label or jobs[i].output_dir}: trained ({time.perf_counter() - started:.0f} s since start)")
+    def finished(k: int, result: dict[str, Any]) -> None:
+        i = todo[k]
+        results[i] = result
+        log(f"{jobs[i].label or jobs[i].output_dir}: trained ({time.perf_counter() - started:.0f} s since start)")
+
+    parallel_calls(_train, calls, workers=workers, done=finished)
     return [r for r in results if r is not None]
 
 
@@ -154,22 +154,33 @@ def _call_with_threads(fn: Callable[..., Any], args: tuple[Any, ...], threads: i
     return fn(*args)
 
 
-def parallel_calls(fn: Callable[..., Any], calls: list[tuple[Any, ...]], workers: int = 1) -> list[Any]:
+def parallel_calls(fn: Callable[..., Any], calls: list[tuple[Any, ...]], workers: int = 1,
+                   done: Callable[[int, Any], None] | None = None) -> list[Any]:
     """``[fn(*args) for args in calls]``, with ``workers`` calls at once in separate processes (``spawn``, each with
-    an equal share of the machine's threads) when ``workers > 1``: a benchmark's evaluations and candidate
-    generations are independent of each other, like its training runs. ``fn`` must be a module-level function and
-    its arguments picklable; results come back in the order of ``calls``."""
+    an equal share of the machine's threads) when ``workers > 1``: a benchmark's training runs, evaluations and
+    candidate generations are independent of each other. ``fn`` must be a module-level function and its arguments
+    picklable; results come back in the order of ``calls``, each also passed to ``done(index, result)`` as soon as
+    it and all calls before it have finished."""
     if workers < 1:
         raise ConfigError(f"--jobs {workers}: expected at least 1")
+    out: list[Any] = []
     if workers == 1 or len(calls) <= 1:
-        return [fn(*args) for args in calls]
+        for k, args in enumerate(calls):
+            out.append(fn(*args))
+            if done is not None:
+                done(k, out[-1])
+        return out
     import torch
 
     threads = max(1, torch.get_num_threads() // workers)
     with ProcessPoolExecutor(max_workers=min(workers, len(calls)),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_call_with_threads, fn, tuple(args), threads) for args in calls]
-        return [f.result() for f in futures]
+        for k, future in enumerate(futures):
+            out.append(future.result())
+            if done is not None:
+                done(k, out[-1])
+    return out
 
 
 def write_data_once(path: Path, episodes: list[Any]) -> None:

@@ -11,10 +11,19 @@ import os
 
 
 def default_device() -> str:
-    """``$LEXIQ_DEVICE`` if set, else ``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
+    """``$LEXIQ_DEVICE`` if set (one-line ConfigError if torch does not know it), else ``"cuda"`` when a CUDA
+    device is available, else ``"cpu"``."""
+    import torch
+
     chosen = os.environ.get("LEXIQ_DEVICE", "").strip()
     if chosen:
+        try:
+            torch.device(chosen)
+        except RuntimeError:
+            from lexiq.config import ConfigError
+
+            raise ConfigError(f"LEXIQ_DEVICE={chosen}: expected a torch device such as cpu, cuda, cuda:1 "
+                              "or mps") from None
         return chosen
-    import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
