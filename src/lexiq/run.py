@@ -218,10 +218,13 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
                                truncation=cfg.data.truncation, names=names)
     validation = None
     if cfg.data.validation:
-        held_out = read_episodes(cfg.data.validation)
+        raw = read_episodes(cfg.data.validation)
+        held_out = objective.prepare_validation(raw)
+        raw_record = {id(ep): i for i, ep in enumerate(raw)}
         validation = TokenizedDataset(held_out, tokenizer, fmt, gamma=obj_cfg.gamma, max_length=cfg.data.max_length,
                                       truncation=cfg.data.truncation,
-                                      names=[f"{cfg.data.validation}: episode {i}" for i in range(len(held_out))])
+                                      names=[f"{cfg.data.validation}: episode {raw_record.get(id(ep), i)}"
+                                             for i, ep in enumerate(held_out)])
     from accelerate.utils import set_seed
 
     set_seed(cfg.train.seed)  # model initialisation is part of the run's seed
@@ -265,6 +268,8 @@ def run_training(objective_name: str, cfg: RunConfig, obj_cfg: Any, evaluate: bo
         "train_episodes": len(selected), "data_episodes": len(episodes), "final_metrics": summary["metrics"],
         "num_processes": summary["num_processes"], "resumed_from": summary["resumed_from"],
     }
+    if "best" in summary:  # train.best_metric: the saved weights are those of this evaluation
+        result["best"] = summary["best"]
     if getattr(objective, "cutoff", None) is not None:
         result["return_cutoff"] = objective.cutoff
     if validation is not None:  # the trainer's last evaluation ran after the final step

@@ -15,6 +15,11 @@ Resume: ``resume: true`` loads the newest ``checkpoints/step_*`` of ``output_dir
 scheduler, RNG states and the data position) and continues exactly where that run was; ``metrics.jsonl`` lines
 of later steps (logged by the interrupted run after its last checkpoint) are dropped, so every step is logged once.
 A run that starts from step 0 in an existing ``output_dir`` starts a new ``metrics.jsonl``.
+
+Best-checkpoint selection: with ``best_metric`` set, every evaluation whose metric improves on the best so far
+keeps a CPU copy of the weights, and the run ends with the best ones (the paper recipes that choose the checkpoint
+by validation loss, e.g. Sodhi et al. 2023's ``load_best_model_at_end``). A resumed run starts its selection anew
+from the resumed step.
 """
 
 from __future__ import annotations
@@ -67,6 +72,12 @@ class TrainConfig:
     """Log averaged metrics every N optimizer steps."""
     eval_every: int = 0
     """Run the evaluation hook every N steps (0 = only at the end)."""
+    best_metric: str = ""
+    """Keep the weights of the evaluation where this metric of the evaluation hook was best and save those at the
+    end, e.g. validation/losses/bc (HF Trainer's load_best_model_at_end; needs eval_every > 0; '' = the last
+    weights). The evaluation after the final step takes part."""
+    greater_is_better: bool = False
+    """Whether a larger best_metric is better (losses: False; accuracies, returns: True)."""
     save_every: int = 0
     """Save a resumable checkpoint every N steps (0 = none)."""
     resume: bool = False
@@ -241,6 +252,9 @@ def train(
             dataloader_config=DataLoaderConfiguration(split_batches=True),
         )
     _check_accumulation(accelerator, cfg)
+    if cfg.best_metric and (evaluate is None or not cfg.eval_every):
+        raise TrainError(f"train.best_metric={cfg.best_metric}: needs an evaluation every few steps (train.eval_every "
+                         "> 0 and held-out data, e.g. data.validation)")
     world = accelerator.num_processes
     if cfg.batch_size % world:
         raise TrainError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({world})")
@@ -292,6 +306,8 @@ def train(
     t_start = time.perf_counter()
     last_metrics: dict[str, float] = {}
     eval_results: dict[str, float] = {}
+    best: dict[str, Any] | None = None  # train.best_metric: the best evaluation so far and its weights (on the CPU)
+    best_state: dict[str, torch.Tensor] | None = None
 
     def save_checkpoint() -> None:
         ckpt = out / "checkpoints" / f"step_{step}"
@@ -349,6 +365,14 @@ def train(
                 model.eval()
                 eval_results = evaluate(unwrapped, step)
                 loggers.log(step, {f"eval/{k}": v for k, v in eval_results.items()})
+                if cfg.best_metric and eval_results:  # the hook returns {} on processes that do not evaluate
+                    if cfg.best_metric not in eval_results:
+                        raise TrainError(f"train.best_metric={cfg.best_metric}: not a metric of the evaluation "
+                                         f"(it gives {', '.join(sorted(eval_results))})")
+                    value = float(eval_results[cfg.best_metric])
+                    if best is None or (value > best["value"] if cfg.greater_is_better else value < best["value"]):
+                        best = {"metric": cfg.best_metric, "step": step, "value": value, "eval": dict(eval_results)}
+                        best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
                 model.train()
             if step >= cfg.max_steps:
                 break
@@ -359,6 +383,11 @@ def train(
     model.eval()
     summary = {"steps": step, "train_seconds": train_seconds, "metrics": last_metrics, "resumed_from": resumed_from,
                "num_processes": world}
+    if best is not None and best_state is not None:
+        if best["step"] != step:  # back to the best evaluation's weights: what the run saves
+            unwrapped.load_state_dict(best_state)
+        eval_results = best.pop("eval")
+        summary["best"] = best
     if eval_results:
         summary["eval"] = eval_results
     loggers.close()

@@ -36,6 +36,9 @@ def test_bench_dialogue_writes_the_table_and_reuses_its_runs(tmp_path, monkeypat
     # the TF-gold control trains like TF-top on the gold replies alone: the reward-1 golds of the same file
     golds = [json.loads(line)["turns"] for line in (out / "data" / "candidate_golds.jsonl").read_text().splitlines()]
     assert golds == [json.loads(line)["turns"] for line in rl if json.loads(line)["meta"]["candidate"] == 0]
+    # the fixture has no validation conversation: no checkpoint selection, the last step is the saved one
+    assert saved["dataset"]["validation_replies"] == 0
+    assert saved["methods"]["dt"]["selected_steps"] == saved["methods"]["dt"]["steps"] == [2]
     table = (out / "results.md").read_text()
     assert all(f"| {m} " in table for m in METHODS)
     # ILQL as a reranker: the TF model's greedy reply and n_candidates - 1 beams, sorted by the ILQL values
@@ -89,3 +92,32 @@ def test_continued_runs_train_equal_epochs_over_their_own_data(tmp_path):
     assert _rl_steps(mode, "dt", path, batch) == 15  # 2 × 60 / 8
     assert _rl_steps(mode, "ilql", path, batch) == 15
     assert _rl_steps({"rl_steps": 7, "rl_epochs": 2.0}, "dt", path, batch) == 7
+
+
+def test_selected_runs_keep_their_best_validation_loss(tmp_path):
+    """TF-gold, TF-top and DT evaluate the validation replies' loss select_evaluations times and keep the best
+    weights (Sodhi et al. A.7/A.8); ILQL does not; without validation replies nobody selects."""
+    from lexiq.data.episode import Episode, Turn
+    from lexiq.data.jsonl import write_episodes
+    from lexiq.evaluation.bench_dialogue import _continued_jobs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rewards = [1.0, 0.0, 0.0] * 20
+    write_episodes(data / "offline_rl_seed0.jsonl",
+                   [Episode([Turn("environment", "hi"), Turn("agent", "hello", reward=r)]) for r in rewards])
+    gold = Episode([Turn("environment", "hi"), Turn("agent", "hi", 1.0)])
+    write_episodes(data / "candidate_golds.jsonl", [gold] * 20)
+    mode = {"rl_epochs": 2.0, "select_evaluations": 4}
+    val = data / "validation_golds.jsonl"
+    jobs = {j.label: j.config for j in _continued_jobs(mode, tmp_path, 1, ["train.batch_size=8"], val)}
+    assert set(jobs) == {"tf_gold_seed0", "tf_top_seed0", "dt_seed0", "ilql_seed0"}
+    assert jobs["dt_seed0"]["train"]["max_steps"] == 15 and jobs["dt_seed0"]["train"]["eval_every"] == 4
+    assert jobs["tf_top_seed0"]["train"]["max_steps"] == 5 and jobs["tf_top_seed0"]["train"]["eval_every"] == 2
+    for name in ("tf_gold_seed0", "tf_top_seed0", "dt_seed0"):
+        assert jobs[name]["data"]["validation"] == str(val), name
+        assert jobs[name]["train"]["best_metric"] == "validation/losses/bc", name
+        assert jobs[name]["model"]["path"] == str(tmp_path / "tf_seed0" / "policy"), name
+    assert not jobs["ilql_seed0"]["train"].get("best_metric")
+    plain = _continued_jobs(mode, tmp_path, 1, ["train.batch_size=8"], None)
+    assert not any(j.config["train"].get("best_metric") for j in plain)

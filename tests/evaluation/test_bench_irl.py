@@ -4,13 +4,15 @@ IQLearn runs really carry their λ_td, and a rerun reuses everything."""
 from __future__ import annotations
 
 import json
+import math
 
+import pytest
 import yaml
 
-from lexiq.evaluation.bench_irl import REPORTED, run_irl_benchmark
+from lexiq.evaluation.bench_irl import REPORTED, _equal_diversity, interpolate_at, run_irl_benchmark
 
 TOY = {"train_problems": 64, "test_problems": 4, "seeds": 2, "steps": 3, "td_weights": [0.1, 1.0], "samples": 2,
-       "max_new_tokens": 8}
+       "max_new_tokens": 8, "temperatures": [0.5, 1.0]}
 SMALL = ["model.n_layer=1", "model.n_embd=16", "model.n_head=2", "train.batch_size=8", "train.progress=false",
          "train.report_to=[]"]
 
@@ -28,8 +30,54 @@ def test_toy_benchmark(tmp_path):
     cfg = yaml.safe_load((out / "iq_learn_td1_seed1" / "config.yaml").read_text())
     assert cfg["objective_name"] == "iq_learn" and cfg["objective"]["td_weight"] == 1.0 and cfg["train"]["seed"] == 1
     assert yaml.safe_load((out / "mle_seed0" / "config.yaml").read_text())["objective_name"] == "bc"
-    assert (out / "results.md").read_text().count("| iq_learn") == 2 and (out / "accuracy_vs_diversity.png").exists()
+    assert (out / "results.md").read_text().count("| iq_learn") == 2 * 3  # main, sweep and equal-diversity tables
+    assert (out / "accuracy_vs_diversity.png").exists()
+    # the sweep's point at the bench temperature is the main evaluation's (the same samples: see test_math_eval)
+    for name in ("mle", "iq_learn"):
+        for s in range(2):
+            main = json.loads((out / f"{name}_seed{s}" / "math_eval" / "summary.json").read_text())
+            sweep = json.loads((out / f"{name}_seed{s}" / "math_eval" / "temperature_sweep.json").read_text())
+            point = sweep["points"][1]
+            assert point["temperature"] == 1.0
+            assert point["self_bleu"]["mean"] == pytest.approx(main["self_bleu"]["mean"])
+            assert point["accuracy_sampled"]["mean"] == pytest.approx(main["accuracy_sampled"]["mean"])
+    assert [p["temperature"] for p in saved["sweep"]["mle"]] == [0.5, 1.0]
+    assert saved["equal_diversity"]["reference"] == "iq_learn" and saved["equal_diversity"]["temperature"] == 1.0
+    assert saved["equal_diversity"]["self_bleu"] == pytest.approx(saved["sweep"]["iq_learn"][1]["self_bleu"]["mean"])
+    assert "at equal diversity" in (out / "results.md").read_text()
     stamp = (out / "mle_seed0" / "math_eval" / "summary.json").stat().st_mtime_ns
-    again = run_irl_benchmark(str(out), quick=True, overrides=SMALL, mode_overrides=TOY)
+    # the rerun evaluates two at a time (processes) and finds every evaluation cached
+    again = run_irl_benchmark(str(out), quick=True, overrides=SMALL, mode_overrides=TOY, jobs=2)
     assert again["methods"]["mle"]["accuracy"] == result["methods"]["mle"]["accuracy"]
     assert (out / "mle_seed0" / "math_eval" / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_interpolation_along_a_curve():
+    pts = [(0.8, 0.6), (0.6, 0.4), (0.7, 0.55)]  # unsorted (Self-BLEU, accuracy)
+    assert interpolate_at(pts, 0.75) == pytest.approx(0.575)
+    assert interpolate_at(pts, 0.65) == pytest.approx(0.475)
+    assert interpolate_at(pts, 0.8) == pytest.approx(0.6)
+    assert math.isnan(interpolate_at(pts, 0.85)) and math.isnan(interpolate_at(pts, 0.5))  # no extrapolation
+    assert interpolate_at([(0.5, 0.2)], 0.5) == 0.2 and math.isnan(interpolate_at([], 0.5))
+
+
+def test_equal_diversity_by_hand():
+    def point(t, sb, acc):
+        return {"temperature": t, "self_bleu": {"mean": sb}, "accuracy_sampled": {"mean": acc}}
+
+    sweeps = {  # two seeds each; IQLearn's Self-BLEU at T = 1 averages 0.7
+        "mle": [[point(0.7, 0.9, 0.8), point(1.0, 0.8, 0.7), point(1.4, 0.6, 0.3)],
+                [point(0.7, 0.95, 0.8), point(1.0, 0.85, 0.7), point(1.4, 0.75, 0.5)]],
+        "iq_learn": [[point(0.7, 0.8, 0.7), point(1.0, 0.72, 0.6), point(1.4, 0.5, 0.2)],
+                     [point(0.7, 0.8, 0.7), point(1.0, 0.68, 0.6), point(1.4, 0.5, 0.2)]],
+    }
+    out = _equal_diversity(sweeps, [0.7, 1.0, 1.4], 1.0)
+    eq = out["equal_diversity"]
+    assert eq["self_bleu"] == pytest.approx(0.7) and eq["reference"] == "iq_learn"
+    # MLE seed 0: between (0.6, 0.3) and (0.8, 0.7) → 0.5; seed 1's curve stops at 0.75 → no value
+    assert eq["methods"]["mle"]["seed_means"][0] == pytest.approx(0.5)
+    assert math.isnan(eq["methods"]["mle"]["seed_means"][1]) and eq["methods"]["mle"]["mean"] == pytest.approx(0.5)
+    # IQLearn seed 0: between (0.5, 0.2) and (0.72, 0.6) → 0.2 + 0.4·0.2/0.22; seed 1: (0.68, 0.6)–(0.8, 0.7)
+    s0, s1 = 0.2 + 0.4 * 0.2 / 0.22, 0.6 + 0.1 * 0.02 / 0.12
+    assert eq["methods"]["iq_learn"]["seed_means"] == pytest.approx([s0, s1])
+    assert out["sweep"]["mle"][2]["accuracy_sampled"]["mean"] == pytest.approx(0.4)

@@ -12,7 +12,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from lexiq.data.episode import Episode, Turn
 from lexiq.data.token_mdp import EpisodeFormat
 from lexiq.evaluation.diversity import self_bleu, self_bleu_of, spearman
-from lexiq.evaluation.math_eval import completion_scores, evaluate_math
+from lexiq.evaluation.math_eval import completion_scores, evaluate_math, temperature_sweep
 from lexiq.models.byte_tokenizer import byte_tokenizer
 from lexiq.models.model import LexiqModel
 
@@ -74,6 +74,26 @@ def test_evaluate_math_summary_matches_its_rows():
         sum(sum(r["samples_correct"]) / 3 for r in rows) / 3)
     assert summary["self_bleu"]["mean"] == pytest.approx(self_bleu([r["samples"] for r in rows])[0])
     assert 0 < summary["entropy"]["mean"] <= math.log(len(tok)) + 1e-6
+
+
+def test_temperature_sweep_matches_evaluate_math_and_orders_diversity():
+    tok = byte_tokenizer()
+    fmt = EpisodeFormat.for_tokenizer(tok)
+    torch.manual_seed(0)
+    model = LexiqModel(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=len(tok))).eval())
+    with torch.no_grad():  # peaked logits: at a low temperature every sample is the greedy solution
+        model.lm.lm_head.weight.mul_(40.0)
+    eps = [Episode([Turn("environment", f"QUESTION: {i}+1?\n\nSOLUTION:"), Turn("agent", f" #### {i + 1}", 0.0)],
+                   terminated=True) for i in range(3)]
+    summary, rows = evaluate_math(model, tok, fmt, eps, samples=3, max_new_tokens=6, temperature=1.0, seed=4)
+    cold, same, hot = temperature_sweep(model, tok, fmt, eps, [0.01, 1.0, 50.0], samples=3, max_new_tokens=6, seed=4)
+    assert same["temperature"] == 1.0  # the same seed and settings sample the same solutions
+    assert same["self_bleu"]["mean"] == pytest.approx(summary["self_bleu"]["mean"])
+    assert same["accuracy_sampled"]["mean"] == pytest.approx(summary["accuracy_sampled"]["mean"])
+    assert cold["self_bleu"]["mean"] == pytest.approx(1.0)  # identical samples
+    assert hot["self_bleu"]["mean"] < cold["self_bleu"]["mean"]
+    with pytest.raises(ValueError, match="positive temperatures"):
+        temperature_sweep(model, tok, fmt, eps, [0.0], samples=3)
 
 
 def test_mean_with_stderr_by_hand():

@@ -17,7 +17,9 @@ For every seed (``docs/dialogue.md`` has each step on its own):
 3. **TF-top** (``filtered_bc`` on the reward-1 replies), **DT** (``dt``) and **ILQL** (``ilql``) continue from the
    TF model on that data set, each for ``rl_epochs`` passes over the episodes it trains on (the paper trains TF-top
    and DT alike, 5 epochs each; equal *steps* would give DT, which sees all six replies per context, 2.4 times
-   fewer passes than TF-top);
+   fewer passes than TF-top); TF-gold, TF-top and DT keep the weights of their best of ``select_evaluations``
+   evaluations of the loss on the validation replies (the paper's ``load_best_model_at_end`` on eval loss; DT's
+   validation replies carry the high-return token it is asked with at test time);
 4. every method is evaluated on a random sample of scored test replies (:mod:`lexiq.evaluation.dialogue_eval`): top-1
    BLEU, chrF, ROUGE-L, BERTScore-style F1, and the score a learned reward model gives the greedy reply. ILQL's β is
    chosen among ``ilql_betas`` by the reward-model score on validation replies. **ILQL-rerank** is ILQL as a
@@ -47,6 +49,7 @@ from lexiq.evaluation.bench_runs import digest, fingerprint, preset, preset_job,
 
 METHODS = ("tf", "tf_gold", "tf_top", "dt", "ilql", "ilql_rerank")
 OBJECTIVE = {"tf": "bc", "tf_gold": "filtered_bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
+SELECTED = ("tf_gold", "tf_top", "dt")  # the runs that keep their best validation-loss checkpoint (A.7/A.8)
 CONFIG = {"tf_gold": "tf_top"}  # the control trains exactly as TF-top, on the gold replies alone
 REPORTED = ("reward_model_score", "bertscore_f1", "bleu", "chrf", "rouge_l")
 DATASETS = {"taskmaster4": "taskmaster4_reward", "taskmaster3": "taskmaster3_reward"}
@@ -57,6 +60,8 @@ QUICK: dict[str, Any] = {
     # every continued run trains the same number of epochs over its own data (A.7/A.8: "training identical"),
     # so DT and ILQL, which see all six replies per context, take more steps than TF-top
     "tf_steps": 400, "rl_epochs": 3.2,
+    # TF-gold, TF-top and DT keep their best evaluation of the validation replies' loss (Sodhi et al. A.7/A.8)
+    "select_evaluations": 8,
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 200, "max_length": 384, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 384}},
     # 384-byte windows (256 of context, replies up to 128 bytes: 90 % of Taskmaster-4 replies are shorter)
@@ -68,7 +73,7 @@ FULL: dict[str, Any] = {
     "train_conversations": None, "candidate_replies": 2000, "validation_replies": 200, "test_replies": 1000,
     "seeds": 2, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [0.5, 1.0, 4.0],
     "reply_speakers": ["agent"],
-    "tf_steps": 3000, "rl_epochs": 1.6,
+    "tf_steps": 3000, "rl_epochs": 1.6, "select_evaluations": 8,
     # the recipe that beats the majority rate on Taskmaster-4 (docs/benchmarks.md); the MiniLM preset did not
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 1500, "max_length": 512, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
@@ -99,6 +104,28 @@ def _rl_steps(mode: dict[str, Any], name: str, data_path: Path, overrides: list[
     threshold = cfg.get("objective", {}).get("return_threshold") if name != "dt" else None
     n = sum(1 for e in iter_episodes(data_path) if threshold is None or e.total_reward >= threshold)
     return max(1, math.ceil(mode["rl_epochs"] * n / int(cfg["train"]["batch_size"])))
+
+
+def _continued_jobs(mode: dict[str, Any], out_dir: Path, n_seeds: int, overrides: list[str],
+                    validation: Path | None) -> list[Any]:
+    """Step 3's runs: TF-gold, TF-top, DT and ILQL from each seed's TF model, each for ``rl_epochs`` over its own
+    data; with ``validation`` (gold replies) the :data:`SELECTED` runs evaluate their loss on it
+    ``select_evaluations`` times and keep the best weights."""
+    data_dir = out_dir / "data"
+    jobs = []
+    for s in range(n_seeds):
+        start = {"model": {"path": str(out_dir / f"tf_seed{s}" / "policy"), "tokenizer": None}}
+        for name in ("tf_gold", "tf_top", "dt", "ilql"):
+            data = data_dir / ("candidate_golds.jsonl" if name == "tf_gold" else f"offline_rl_seed{s}.jsonl")
+            steps = _rl_steps(mode, CONFIG.get(name, name), data, overrides)
+            extra: dict[str, Any] = dict(start)
+            if name in SELECTED and validation is not None:
+                extra |= {"data": {"validation": str(validation)},
+                          "train": {"eval_every": max(1, math.ceil(steps / mode["select_evaluations"])),
+                                    "best_metric": "validation/losses/bc"}}
+            jobs.append(_job(CONFIG.get(name, name), OBJECTIVE[name], out_dir / f"{name}_seed{s}", s, data,
+                             steps, extra, overrides))
+    return jobs
 
 
 def _evaluate(policy_dir: Path, golds: list[Any], mode: dict[str, Any], reward_model: str, out: Path,
@@ -273,14 +300,11 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         candidate_info[f"seed{s}"] = info
 
     # 3. TF-top, DT and ILQL from each seed's TF model
-    rl_jobs = []
-    for s in range(n_seeds):
-        start = {"model": {"path": str(out_dir / f"tf_seed{s}" / "policy"), "tokenizer": None}}
-        for name in ("tf_gold", "tf_top", "dt", "ilql"):
-            data = data_dir / ("candidate_golds.jsonl" if name == "tf_gold" else f"offline_rl_seed{s}.jsonl")
-            rl_jobs.append(_job(CONFIG.get(name, name), OBJECTIVE[name], out_dir / f"{name}_seed{s}", s, data,
-                                _rl_steps(mode, CONFIG.get(name, name), data, overrides), start, overrides))
-    run_jobs(rl_jobs, workers=jobs)
+    validation = None
+    if mode.get("select_evaluations") and val_golds:
+        validation = data_dir / "validation_golds.jsonl"
+        write_data_once(validation, val_golds)
+    run_jobs(_continued_jobs(mode, out_dir, n_seeds, overrides, validation), workers=jobs)
 
     # 4. evaluation, ``jobs`` at a time; ILQL first: its β sweep makes it the longest
     order = ["ilql"] + [m for m in METHODS if m != "ilql"]
@@ -303,6 +327,11 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
             stderr = (sum(c["stderr"] ** 2 for c in cells) ** 0.5) / len(cells)  # pooled over equal-size seeds
             entry[metric] = {"mean": mean, "stderr": stderr, "seed_means": [c["mean"] for c in cells]}
         entry["betas"] = [r.get("beta", 0.0) for r in runs]
+        if name in SELECTED:  # the step each seed's saved weights come from (validation-loss selection)
+            run_results = [json.loads((out_dir / f"{name}_seed{s}" / "results.json").read_text())
+                           for s in range(n_seeds)]
+            entry["selected_steps"] = [r.get("best", {}).get("step", r["steps"]) for r in run_results]
+            entry["steps"] = [r["steps"] for r in run_results]
         methods_out[name] = entry
     result = {
         "methods": methods_out,

@@ -17,9 +17,19 @@ Modes: ``--quick`` is the generated arithmetic task of :mod:`lexiq.data.arithmet
 solutions) with a 4 × 128 byte-level model from scratch; the full mode is GSM8K (``../shared/data/gsm8k``) on a
 documented subset — on a CPU with the same small model, or with ``model.path=smollm2`` on a GPU.
 
+**Equal diversity.** Sampling at a higher temperature makes any policy more diverse, so "more diverse" alone
+can be bought. With ``temperatures`` in the mode, every policy also samples at those temperatures
+(:func:`lexiq.evaluation.math_eval.temperature_sweep`), giving a curve of sampled accuracy against Self-BLEU, and
+the bench reports each method's sampled accuracy **at the Self-BLEU of the default IQLearn at the mode's
+temperature** (linear interpolation along each seed's curve, no extrapolation: a curve that does not reach the
+level gives no value for that seed) — the paper's comparison at equal diversity.
+
 ``results.json``: ``{"methods": {name: {"accuracy"|"self_bleu"|"entropy"|...: {"mean", "stderr",
-"seed_means"}}}, ...}`` — mean over seeds of the per-seed means, standard error over seeds (over problems when
-there is one seed); ``results.md``; ``accuracy_vs_diversity.png``. Rerunning reuses finished runs and evaluations.
+"seed_means"}}}, "sweep": {name: [{"temperature", "self_bleu", "accuracy_sampled"}]}, "equal_diversity":
+{"self_bleu", "methods": {name: {"mean", "stderr", "seed_means"}}}, ...}`` — mean over seeds of the per-seed
+means, standard error over seeds (over problems when there is one seed); ``results.md``;
+``accuracy_vs_diversity.png`` (greedy accuracy per method, and the sampled-accuracy curves). Evaluations run
+``--jobs`` at a time. Rerunning reuses finished runs and evaluations.
 """
 
 from __future__ import annotations
@@ -38,14 +48,17 @@ REPORTED = ("accuracy", "self_bleu", "entropy", "accuracy_sampled", "rouge_l", "
 DEFAULT_TD = 0.1
 
 QUICK: dict[str, Any] = {
-    "task": "arithmetic", "train_problems": 4000, "test_problems": 100, "seeds": 3, "steps": 500,
-    "td_weights": [0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 96,
+    # sized for the 15-minute budget on 2 CPU cores: 6 runs of 300 steps (λ_td = 1 is in the full mode)
+    "task": "arithmetic", "train_problems": 4000, "test_problems": 100, "seeds": 3, "steps": 300,
+    "td_weights": [0.1], "samples": 5, "temperature": 1.0, "max_new_tokens": 96,
+    "temperatures": [0.7, 1.0, 1.4],
 }
 FULL: dict[str, Any] = {
     # bytes: half of GSM8K's prompt + solution pairs are longer than 512, 3 % longer than 1,024; 95 % of the
     # test solutions fit in 640
     "task": "gsm8k", "train_problems": None, "test_problems": 200, "seeds": 3, "steps": 3000,
     "td_weights": [0.01, 0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 640,
+    "temperatures": [0.7, 1.0, 1.3],
     "overrides": ["model.n_positions=1024", "data.max_length=1024", "decoding.max_new_tokens=640"],
 }
 
@@ -93,6 +106,57 @@ def _evaluate(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path
     return summary
 
 
+def _sweep(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path, seed: int,
+           summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """:func:`temperature_sweep` of one policy at the mode's ``temperatures``, cached in ``out``; the point at the
+    mode's own temperature is the main evaluation's ``summary`` (the same samples: same seed and settings)."""
+    from lexiq.evaluation.bench_runs import digest, fingerprint, json_safe
+    from lexiq.evaluation.math_eval import temperature_sweep
+    from lexiq.run import load_policy
+
+    key = {"policy": fingerprint(policy_dir), "problems": digest(test), "seed": seed,
+           **{k: mode[k] for k in ("samples", "temperatures", "max_new_tokens")}}
+    if out.exists():
+        cached = json.loads(out.read_text())
+        if cached.get("cache_key") == key:
+            return cached["points"]
+    others = [t for t in mode["temperatures"] if t != mode["temperature"]]
+    computed: list[dict[str, Any]] = []
+    if others:
+        model, tokenizer, fmt = load_policy(str(policy_dir))
+        computed = temperature_sweep(model, tokenizer, fmt, test, others, samples=mode["samples"],
+                                     max_new_tokens=mode["max_new_tokens"], seed=seed)
+    by_t = {p["temperature"]: p for p in computed}
+    by_t[mode["temperature"]] = {k: summary[k] for k in ("accuracy_sampled", "self_bleu")} | {
+        "temperature": mode["temperature"]}
+    points = [by_t[t] for t in mode["temperatures"]]
+    out.write_text(json.dumps(json_safe({"cache_key": key, "points": points}), indent=2))
+    return points
+
+
+def _evaluate_run(name: str, s: int, out_dir: Path, test: list[Any], mode: dict[str, Any]
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    """The evaluation of run ``<name>_seed<s>``: its :func:`_evaluate` summary and its temperature sweep (None
+    without ``temperatures`` in the mode)."""
+    run = out_dir / f"{name}_seed{s}"
+    summary = _evaluate(run / "policy", test, mode, run / "math_eval", s)
+    sweep = _sweep(run / "policy", test, mode, run / "math_eval" / "temperature_sweep.json", s, summary) \
+        if mode.get("temperatures") else None
+    return summary, sweep
+
+
+def interpolate_at(points: list[tuple[float, float]], x: float) -> float:
+    """The y of the piecewise-linear curve through ``points`` (x, y) at ``x``; NaN outside their x range (no
+    extrapolation). Used for a method's sampled accuracy at a given Self-BLEU."""
+    pts = sorted(points)
+    if not pts or not pts[0][0] <= x <= pts[-1][0]:
+        return float("nan")
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return pts[0][1]  # a single point exactly at x
+
+
 def _cell(summaries: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Mean over seeds of the per-seed means; standard error over seeds (over problems with one seed)."""
     values = [s[metric]["mean"] if isinstance(s[metric], dict) else s[metric] for s in summaries]
@@ -112,7 +176,15 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
                       root: str | None = None, jobs: int = 1, mode_overrides: dict[str, Any] | None = None
                       ) -> dict[str, Any]:
     """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring)."""
-    from lexiq.evaluation.bench_runs import bench_mode, json_safe, preset_job, run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import (
+        bench_mode,
+        json_safe,
+        parallel_calls,
+        preset_job,
+        run_jobs,
+        torch_threads,
+        write_data_once,
+    )
 
     t0 = time.perf_counter()
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
@@ -129,9 +201,10 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
                   for s in range(n_seeds) for name, (preset_name, objective, extra) in methods.items()]
     run_jobs(train_jobs, workers=jobs)
 
-    summaries = {name: [_evaluate(out_dir / f"{name}_seed{s}" / "policy", test, mode,
-                                  out_dir / f"{name}_seed{s}" / "math_eval", s) for s in range(n_seeds)]
-                 for name in methods}
+    calls = [(name, s, out_dir, test, mode) for name in methods for s in range(n_seeds)]
+    evaluated = dict(zip([(c[0], c[1]) for c in calls], parallel_calls(_evaluate_run, calls, workers=jobs),
+                         strict=True))
+    summaries = {name: [evaluated[name, s][0] for s in range(n_seeds)] for name in methods}
     result = {
         "methods": {name: {m: _cell(runs, m) for m in REPORTED} for name, runs in summaries.items()},
         "task": {"name": mode["task"], "train_problems": len(train), "test_problems": len(test)},
@@ -141,10 +214,38 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
         "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
         "wall_seconds": time.perf_counter() - t0,
     }
+    if mode.get("temperatures"):
+        result |= _equal_diversity({name: [evaluated[name, s][1] for s in range(n_seeds)] for name in methods},
+                                   mode["temperatures"], mode["temperature"])
     (out_dir / "results.json").write_text(json.dumps(json_safe(result), indent=2))
     (out_dir / "results.md").write_text(_table(result))
     _plot(result, out_dir / "accuracy_vs_diversity.png")
     return result
+
+
+def _equal_diversity(sweeps: dict[str, list[list[dict[str, Any]]]], temperatures: list[float],
+                     reference_temperature: float) -> dict[str, Any]:
+    """``{"sweep", "equal_diversity"}`` of ``results.json`` from each method's per-seed sweeps (module docstring);
+    the reference Self-BLEU is the default IQLearn's (else the first method's) at the sweep temperature nearest to
+    ``reference_temperature``."""
+    def cell(values: list[float]) -> dict[str, Any]:
+        finite = [v for v in values if not math.isnan(v)]
+        if not finite:
+            return {"mean": float("nan"), "stderr": float("nan"), "seed_means": values}
+        se = statistics.stdev(finite) / math.sqrt(len(finite)) if len(finite) > 1 else float("nan")
+        return {"mean": statistics.fmean(finite), "stderr": se, "seed_means": values}
+
+    sweep = {name: [{"temperature": t,
+                     "self_bleu": cell([seed[i]["self_bleu"]["mean"] for seed in runs]),
+                     "accuracy_sampled": cell([seed[i]["accuracy_sampled"]["mean"] for seed in runs])}
+                    for i, t in enumerate(temperatures)] for name, runs in sweeps.items()}
+    ref_name = "iq_learn" if "iq_learn" in sweep else next(iter(sweep))
+    ref_index = min(range(len(temperatures)), key=lambda i: abs(temperatures[i] - reference_temperature))
+    level = sweep[ref_name][ref_index]["self_bleu"]["mean"]
+    at_level = {name: cell([interpolate_at([(p["self_bleu"]["mean"], p["accuracy_sampled"]["mean"]) for p in seed],
+                                           level) for seed in runs]) for name, runs in sweeps.items()}
+    return {"sweep": sweep, "equal_diversity": {"self_bleu": level, "reference": ref_name,
+                                                "temperature": temperatures[ref_index], "methods": at_level}}
 
 
 def _table(result: dict[str, Any]) -> str:
@@ -160,6 +261,20 @@ def _table(result: dict[str, Any]) -> str:
     for name, e in result["methods"].items():
         cells = [_fmt(e[m]) for m in REPORTED]
         lines.append(f"| {name} | {result['td_weights'][name]:g} | " + " | ".join(cells) + " |")
+    if "sweep" in result:
+        eq = result["equal_diversity"]
+        temps = [p["temperature"] for p in next(iter(result["sweep"].values()))]
+        lines += ["", "Sampled accuracy / Self-BLEU by sampling temperature:", "",
+                  "| method | " + " | ".join(f"T = {t:g}" for t in temps) + " |", "|---|" + "---|" * len(temps)]
+        for name, pts in result["sweep"].items():
+            lines.append(f"| {name} | " + " | ".join(f"{_fmt(p['accuracy_sampled'])} / {p['self_bleu']['mean']:.3f}"
+                                                       for p in pts) + " |")
+        lines += ["", f"Sampled accuracy at equal diversity (Self-BLEU {eq['self_bleu']:.3f}, {eq['reference']}'s at "
+                  f"T = {eq['temperature']:g}; interpolated per seed):", "",
+                  "| method | accuracy_sampled | seeds reaching the level |", "|---|---|---|"]
+        for name, c in eq["methods"].items():
+            n = sum(1 for v in c["seed_means"] if v is not None and not math.isnan(v))
+            lines.append(f"| {name} | {_fmt(c)} | {n} of {len(c['seed_means'])} |")
     lines += ["", machine_line(result), ""]
     return "\n".join(lines)
 
@@ -177,5 +292,32 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
     points = {name: (e["self_bleu"]["mean"], e["self_bleu"]["stderr"], e["accuracy"]["mean"], e["accuracy"]["stderr"])
               for name, e in result["methods"].items()}
-    errorbar_plot(points, path, "Self-BLEU of samples (lower = more diverse)", "greedy accuracy",
-                  f"MLE vs IQLearn on {result['task']['name']}")
+    if "sweep" not in result:
+        errorbar_plot(points, path, "Self-BLEU of samples (lower = more diverse)", "greedy accuracy",
+                      f"MLE vs IQLearn on {result['task']['name']}")
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, (x, xerr, y, yerr) in points.items():
+        ax0.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, label=name)
+    ax0.set_xlabel("Self-BLEU of samples at T = 1 (lower = more diverse)")
+    ax0.set_ylabel("greedy accuracy")
+    for name, pts in result["sweep"].items():
+        xs = [p["self_bleu"]["mean"] for p in pts]
+        ys = [p["accuracy_sampled"]["mean"] for p in pts]
+        ax1.errorbar(xs, ys, yerr=[p["accuracy_sampled"]["stderr"] for p in pts], fmt="o-", capsize=3, label=name)
+        for p, x, y in zip(pts, xs, ys, strict=True):
+            ax1.annotate(f"T={p['temperature']:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+    ax1.axvline(result["equal_diversity"]["self_bleu"], color="grey", ls=":", lw=1, label="equal diversity")
+    ax1.set_xlabel("Self-BLEU of samples (lower = more diverse)")
+    ax1.set_ylabel("sampled accuracy")
+    for ax in (ax0, ax1):
+        ax.legend(fontsize=7)
+    fig.suptitle(f"MLE vs IQLearn on {result['task']['name']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -16,6 +16,9 @@ a greedy solution and ``samples`` sampled ones (temperature ``temperature``). Re
 Each metric but the correlation has a mean and a standard error over problems; ``entropy`` also has
 ``per_token`` (weighted by the samples' lengths); ``answered`` is the fraction of greedy solutions with a
 ``#### N`` line.
+
+:func:`temperature_sweep` samples at several temperatures and reports ``accuracy_sampled`` and ``self_bleu`` at
+each: the accuracy / diversity curve on which Wulfmeier et al. compare methods at equal diversity.
 """
 
 from __future__ import annotations
@@ -93,13 +96,10 @@ def evaluate_math(model: Any, tokenizer: Any, fmt: Any, episodes: Sequence[Episo
         contexts.append(context)
         refs.append(reply.text)
     greedy_cfg = DecodingConfig(strategy="greedy", beta=0.0, max_new_tokens=max_new_tokens)
-    sample_cfg = DecodingConfig(strategy="sample", beta=0.0, temperature=temperature, max_new_tokens=max_new_tokens,
-                                num_return_sequences=samples)
     greedy = [r[0] for r in generate_replies(model, tokenizer, fmt, contexts, greedy_cfg, batch_size=batch_size,
                                              max_prompt_tokens=max_prompt_tokens, progress=progress)]
-    torch.manual_seed(seed)
-    sampled = generate_replies(model, tokenizer, fmt, contexts, sample_cfg, batch_size=max(1, batch_size // samples),
-                               max_prompt_tokens=max_prompt_tokens, progress=progress)
+    sampled = _sample(model, tokenizer, fmt, contexts, samples, temperature, max_new_tokens, max_prompt_tokens,
+                      batch_size, seed, progress)
     correct_greedy = [float(is_correct(g, r)) for g, r in zip(greedy, refs, strict=True)]
     correct_samples = [[float(is_correct(s, r)) for s in ss] for ss, r in zip(sampled, refs, strict=True)]
     flat_prompts = [c for c, ss in zip(contexts, sampled, strict=True) for _ in ss]
@@ -128,3 +128,43 @@ def evaluate_math(model: Any, tokenizer: Any, fmt: Any, episodes: Sequence[Episo
              "greedy_correct": correct_greedy[i], "samples": sampled[i], "samples_correct": correct_samples[i]}
             for i in range(len(episodes))]
     return summary, rows
+
+
+def _sample(model: Any, tokenizer: Any, fmt: Any, contexts: list[Any], samples: int, temperature: float,
+            max_new_tokens: int, max_prompt_tokens: int | None, batch_size: int, seed: int, progress: bool
+            ) -> list[list[str]]:
+    """``samples`` solutions per context at ``temperature`` (torch's generator seeded with ``seed`` first)."""
+    from lexiq.decoding import DecodingConfig
+    from lexiq.evaluation.candidates import generate_replies
+
+    cfg = DecodingConfig(strategy="sample", beta=0.0, temperature=temperature, max_new_tokens=max_new_tokens,
+                         num_return_sequences=samples)
+    torch.manual_seed(seed)
+    return generate_replies(model, tokenizer, fmt, contexts, cfg, batch_size=max(1, batch_size // samples),
+                            max_prompt_tokens=max_prompt_tokens, progress=progress)
+
+
+def temperature_sweep(model: Any, tokenizer: Any, fmt: Any, episodes: Sequence[Episode], temperatures: Sequence[float],
+                      *, samples: int = 5, max_new_tokens: int = 256, max_prompt_tokens: int | None = None,
+                      batch_size: int = 16, seed: int = 0) -> list[dict[str, Any]]:
+    """One entry per temperature: ``{"temperature", "accuracy_sampled", "self_bleu"}`` (mean and standard error
+    over problems) of ``samples`` solutions per problem — the sampled-accuracy / diversity curve of a policy."""
+    from lexiq.evaluation.candidates import split_reply
+    from lexiq.evaluation.diversity import self_bleu
+    from lexiq.evaluation.gsm8k import is_correct
+
+    if samples < 2:
+        raise ValueError(f"temperature_sweep: samples={samples}; Self-BLEU needs at least 2 samples per problem")
+    if not episodes or not temperatures or any(t <= 0 for t in temperatures):
+        raise ValueError(f"temperature_sweep: needs problems and positive temperatures, got {list(temperatures)}")
+    pairs = [split_reply(ep) for ep in episodes]
+    contexts, refs = [c for c, _ in pairs], [r.text for _, r in pairs]
+    out = []
+    for temperature in temperatures:
+        sampled = _sample(model, tokenizer, fmt, contexts, samples, temperature, max_new_tokens, max_prompt_tokens,
+                          batch_size, seed, False)
+        correct = [statistics.fmean(float(is_correct(s, r)) for s in ss) for ss, r in zip(sampled, refs, strict=True)]
+        sb_mean, sb_se = self_bleu(sampled)
+        out.append({"temperature": temperature, "accuracy_sampled": mean_with_stderr(correct),
+                    "self_bleu": {"mean": sb_mean, "stderr": sb_se}})
+    return out

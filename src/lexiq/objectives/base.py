@@ -161,6 +161,12 @@ class Objective:
         or one transformed copy per input episode in the same order (error messages name records that way)."""
         return episodes
 
+    def prepare_validation(self, episodes: list[Episode]) -> list[Episode]:
+        """The held-out episodes as the objective scores them (``data.validation``; called after
+        :meth:`prepare_episodes`): the same transformation as training, without refitting anything on them
+        (identity by default)."""
+        return episodes
+
     def setup_model(self, model: LexiqModel) -> None:
         """Attach whatever the objective needs (heads); called once before training."""
 

@@ -96,6 +96,11 @@ class DecisionTransformer(BC):
                               f"objective.return_threshold={self.config.return_threshold}; conditioning needs both")
         return out
 
+    def prepare_validation(self, episodes: list[Episode]) -> list[Episode]:
+        """Held-out episodes with their own return tokens (all-high is fine here: e.g. gold replies)."""
+        return [dataclasses.replace(ep, turns=condition_turns(ep.turns, self.config.return_threshold,
+                                                              self.config.relabel_context)) for ep in episodes]
+
     def loss(self, model: Any, batch: Any) -> Any:
         loss, metrics = super().loss(model, batch)
         metrics["charts/high_return_fraction"] = getattr(self, "high_fraction", float("nan"))

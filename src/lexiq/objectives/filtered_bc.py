@@ -64,3 +64,11 @@ class FilteredBC(BC):
         chosen = sorted(order[:keep])
         self.cutoff = min(episodes[i].total_reward for i in chosen)
         return [episodes[i] for i in chosen]
+
+    def prepare_validation(self, episodes: list[Episode]) -> list[Episode]:
+        """The held-out episodes at or above the training cut-off: the loss of the replies the method imitates."""
+        cutoff = getattr(self, "cutoff", None)
+        kept = [e for e in episodes if cutoff is None or e.total_reward >= cutoff]
+        if not kept:
+            raise FilterError(f"filtered_bc: no validation episode has return >= {cutoff} (the training cut-off)")
+        return kept
