@@ -12,13 +12,18 @@ from typing import Any
 from lexiq.envs.base import TextEnv, TextEnvProtocol, run_batch, run_episode
 from lexiq.envs.wordle import WordleEnv
 
-ENV_NAMES = ("wordle",)
+ENV_NAMES = ("wordle", "messenger")
 
 
 def make(name: str, **kwargs: Any) -> TextEnv:
-    """Build an environment by name: ``make("wordle", vocab="answers", mode="resample", seed=0)``."""
+    """Build an environment by name: ``make("wordle", vocab="answers", mode="resample", seed=0)`` or
+    ``make("messenger", stage=2, split="val", seed=0)`` (:class:`~lexiq.envs.messenger.text.MessengerTextEnv`)."""
     if name == "wordle":
         return WordleEnv(**kwargs)
+    if name == "messenger":
+        from lexiq.envs.messenger.text import MessengerTextEnv
+
+        return MessengerTextEnv(**kwargs)
     raise ValueError(f"unknown environment {name!r}; expected one of {', '.join(ENV_NAMES)}")
 
 
