@@ -596,6 +596,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                      "problems (docs/methods.md)")
     _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "3", "runs/bench_irl")
     bi.set_defaults(func=_cmd_bench_irl)
+    from lexiq.serve.cli import add_env_commands  # lexiq env serve / list (the server itself needs lexiq[serve])
+
+    add_env_commands(sub)
     return parser
 
 

@@ -49,9 +49,11 @@ class EvalConfig:
     """Environment rollouts after training."""
 
     env: str | None = None
-    """Environment to evaluate in ('wordle'); None = no rollouts."""
+    """Environment to evaluate in ('wordle', 'messenger', 'visdial', or 'remote' for a served one); None = no
+    rollouts."""
     env_options: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of the environment (for Wordle: vocab, mode, feedback, ...)."""
+    """Keyword arguments of the environment (for Wordle: vocab, mode, feedback, ...; for remote: url and the served
+    environment's options)."""
     episodes: int = 512
     """Evaluation episodes (seeds seed .. seed+episodes-1); 0 = train only, no rollouts."""
     batch_size: int = 128
@@ -124,7 +126,7 @@ def make_env_factory(ecfg: EvalConfig) -> Any:
 
     options = dict(ecfg.env_options)
     try:  # build one now so that a bad name or option fails before any training or rollout
-        make(ecfg.env, **options)
+        make(ecfg.env, **options).close()
     except (TypeError, ValueError, OSError) as exc:
         raise ConfigError(f"eval.env={ecfg.env} eval.env_options={options}: {exc}") from None
     return lambda: make(ecfg.env, **options)

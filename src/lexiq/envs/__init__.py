@@ -12,18 +12,31 @@ from typing import Any
 from lexiq.envs.base import TextEnv, TextEnvProtocol, run_batch, run_episode
 from lexiq.envs.wordle import WordleEnv
 
-ENV_NAMES = ("wordle", "messenger")
+ENV_NAMES = ("wordle", "messenger", "visdial", "remote")
 
 
 def make(name: str, **kwargs: Any) -> TextEnv:
-    """Build an environment by name: ``make("wordle", vocab="answers", mode="resample", seed=0)`` or
-    ``make("messenger", stage=2, split="val", seed=0)`` (:class:`~lexiq.envs.messenger.text.MessengerTextEnv`)."""
+    """Build an environment by name: ``make("wordle", vocab="answers", mode="resample", seed=0)``,
+    ``make("messenger", stage=2, split="val", seed=0)`` (:class:`~lexiq.envs.messenger.text.MessengerTextEnv`),
+    ``make("visdial", scenes="scenes.jsonl", url="http://localhost:5000")``
+    (:class:`~lexiq.envs.visdial.env.VisDialEnv`) or ``make("remote", url="http://127.0.0.1:8765", **options)``:
+    a session of an environment served by ``lexiq env serve`` (:class:`~lexiq.envs.remote.client.RemoteEnv`)."""
     if name == "wordle":
         return WordleEnv(**kwargs)
     if name == "messenger":
         from lexiq.envs.messenger.text import MessengerTextEnv
 
         return MessengerTextEnv(**kwargs)
+    if name == "visdial":
+        from lexiq.envs.visdial import VisDialEnv
+
+        return VisDialEnv(**kwargs)
+    if name == "remote":
+        if "url" not in kwargs:
+            raise ValueError("make('remote', ...) needs url=, the base URL of a `lexiq env serve` server")
+        from lexiq.envs.remote import RemoteEnv
+
+        return RemoteEnv(**kwargs)
     raise ValueError(f"unknown environment {name!r}; expected one of {', '.join(ENV_NAMES)}")
 
 
