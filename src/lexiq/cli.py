@@ -6,12 +6,14 @@
     lexiq generate --model DIR --prompt TEXT [key=value ...]      decode one agent turn after a prompt
     lexiq chat --checkpoint DIR [--history N] [key=value ...]     chat with a policy in the terminal (quit/exit ends)
     lexiq data wordle --kind mixed --episodes N --out FILE        write a Wordle episode data set (JSONL)
+    lexiq data messenger --stage S --split SPLIT --episodes N --out F  Messenger expert demonstrations (.npz)
     lexiq data download NAME                                      fetch a dialogue data set (or copy the mirror)
     lexiq data stats NAME | export NAME --split S --out FILE       count it / write a split as episode JSONL
     lexiq data candidates --model DIR --data CONV.jsonl --out F    scored beam replies per gold reply (offline RL)
     lexiq models prepare smollm2 | list                           offline pretrained models (converted once, cached)
     lexiq bench wordle [--quick] [--seeds N] [--jobs N] --out DIR the Wordle benchmark (all methods, table, plot)
     lexiq bench dialogue --dataset taskmaster4 [--quick] --out DIR TF, TF-top, DT, ILQL on real dialogues
+    lexiq bench messenger [--quick] [--stage 1|2] --out DIR       PPO, LDD init, LDD and BC on Messenger
     lexiq rewards compute --rewards a,b [--weights wa,wb] IN OUT   implicit-preference rewards of a chat log
 
 Bad input ends with one line ``lexiq: error: <what>`` on stderr and exit status 2; nothing half-written is left.
@@ -269,6 +271,38 @@ def _cmd_data_wordle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_messenger(args: argparse.Namespace) -> int:
+    from lexiq.agents.messenger.demos import record_demos, save_demos
+
+    _at_least("--episodes", args.episodes, 1)
+    if args.max_steps is not None:
+        _at_least("--max-steps", args.max_steps, 0)
+    try:
+        demos = record_demos(args.stage, args.split, args.episodes, seed=args.seed, manual=args.manual,
+                             root=args.root, max_steps=args.max_steps)
+    except ValueError as exc:  # unknown stage or split, malformed data files
+        raise ConfigError(f"lexiq data messenger: {exc}") from None
+    save_demos(args.out, demos)
+    print(json.dumps({"out": args.out, **demos.summary()}, indent=2))
+    return 0
+
+
+def _add_data_messenger(dsub: Any) -> None:
+    dm = dsub.add_parser("messenger", help="Messenger demonstrations of the scripted expert (.npz; "
+                                           "docs/messenger.md)")
+    dm.add_argument("--stage", type=int, default=2, help="1, 2 or 3")
+    dm.add_argument("--split", default="train-mc", help="train, train-mc, train-sc, val, test or test-se")
+    dm.add_argument("--episodes", type=int, default=5000, help="episodes (episode 0 of games seeded seed ..)")
+    dm.add_argument("--seed", type=int, default=0, help="seed of the first game")
+    dm.add_argument("--max-steps", type=int, default=None,
+                    help="episode cap (default the stage's 4 / 64 / 128; LDD's cap of 4 makes the expert time out "
+                         "in stage 2)")
+    dm.add_argument("--manual", default="human", choices=["human", "template", "auto"], help="manual sentences")
+    dm.add_argument("--root", default=None, help="Messenger data folder (default $LEXIQ_DATA_MIRROR/messenger)")
+    dm.add_argument("--out", required=True, help="output .npz file")
+    dm.set_defaults(func=_cmd_data_messenger)
+
+
 def _dataset_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a loader-registry call; an unknown name or split becomes a one-line ConfigError."""
     from lexiq.data.episode import EpisodeFormatError
@@ -416,6 +450,55 @@ def _cmd_bench_wordle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_messenger(args: argparse.Namespace) -> int:
+    from lexiq.evaluation.bench_messenger import METHODS, run_messenger_benchmark
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
+    if methods is not None and (not methods or set(methods) - set(METHODS)):
+        raise ConfigError(f"--methods {args.methods!r}: expected a comma-separated subset of {','.join(METHODS)}")
+    result = run_messenger_benchmark(out=args.out, quick=args.quick, stage=args.stage, seeds=args.seeds,
+                                     jobs=args.jobs, overrides=args.overrides, methods=methods,
+                                     manual=args.manual, root=args.root)
+    summary = {m: v["final_win_rate"] for m, v in result["methods"].items()}
+    print(json.dumps({"out": args.out, "expert_win_rate": result["expert_win_rate"], "final_win_rate": summary},
+                     indent=2))
+    return 0
+
+
+def _messenger_epilog(argv: list[str]) -> str | None:
+    """Help epilog of `lexiq bench messenger`: every override key with its doc (built only for --help)."""
+    if "messenger" not in argv or not {"-h", "--help"} & set(argv):
+        return None
+    from lexiq.agents.messenger import BCConfig, DynamicsConfig, EmmaConfig, PPOConfig
+
+    rows = [r for name, cls in (("emma", EmmaConfig), ("dynamics", DynamicsConfig), ("bc", BCConfig),
+                                ("ppo", PPOConfig)) for r in describe(cls, f"{name}.")
+            if not r[0].startswith(("dynamics.emma.", "bc.emma.", "ppo.emma."))]
+    width = max(len(r[0]) for r in rows)
+    head = ("override keys (section.key=value; the benchmark sets stage, entity_layers, manual, root, seed, "
+            "init_from and teacher itself):")
+    return "\n".join([head] + [f"  {k:<{width}}  {doc} [{tp}, default {d!r}]" for k, tp, d, doc in rows])
+
+
+def _add_bench_messenger(bsub: Any, argv: list[str]) -> None:
+    bm = bsub.add_parser("messenger", help="tabula-rasa PPO, LDD initialisation, LDD and BC on Messenger "
+                                           "(docs/messenger.md)", epilog=_messenger_epilog(argv),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    bm.add_argument("--quick", action="store_true",
+                    help="stage 1, small EMMA: sized for 20 minutes with --seeds 3 --jobs 2 on 2 CPU cores")
+    bm.add_argument("--stage", type=int, default=None, help="Messenger stage (default 1 quick, 2 full)")
+    bm.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
+    bm.add_argument("--jobs", type=int, default=1, help="runs trained at once (separate processes)")
+    bm.add_argument("--methods", default=None, metavar="M1,M2",
+                    help="comma-separated subset of tabula_rasa,init_only,ldd,bc (default: all four)")
+    bm.add_argument("--manual", default="human", choices=["human", "template"], help="manual sentences")
+    bm.add_argument("--root", default=None, help="Messenger data folder (default $LEXIQ_DATA_MIRROR/messenger)")
+    bm.add_argument("--out", default="runs/bench_messenger", help="output directory")
+    bm.add_argument("overrides", nargs="*",
+                    help="section.key=value for every run: emma.*, dynamics.*, bc.*, ppo.* (e.g. ppo.lr=1e-3)")
+    bm.set_defaults(func=_cmd_bench_messenger)
+
+
 def _bench_arguments(p: argparse.ArgumentParser, quick_help: str, default_seeds: str, out: str) -> None:
     """The options every data-set benchmark takes: --quick, --seeds, --root, --jobs, --out and overrides."""
     p.add_argument("--quick", action="store_true", help=quick_help)
@@ -502,6 +585,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                          "shared_opening=false, loop_after=3, n_suboptimal=10 (lexiq.envs.wordle.datasets)")
     dw.add_argument("--out", required=True, help="output JSONL file")
     dw.set_defaults(func=_cmd_data_wordle)
+    _add_data_messenger(dsub)
 
     names = "taskmaster4, taskmaster4_reward, taskmaster3, taskmaster3_reward, abcd, abcd_sample, sgd, multiwoz22"
     dd = dsub.add_parser("download", help="fetch a public dialogue data set into the cache (or copy it from "
@@ -596,6 +680,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                      "problems (docs/methods.md)")
     _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "3", "runs/bench_irl")
     bi.set_defaults(func=_cmd_bench_irl)
+    _add_bench_messenger(bsub, list(argv or []))
     from lexiq.serve.cli import add_env_commands  # lexiq env serve / list (the server itself needs lexiq[serve])
 
     add_env_commands(sub)

@@ -1,0 +1,201 @@
+"""The LDD dynamics model (teacher): EMMA's trunk predicting the next frame from action-free demonstrations.
+
+Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (NeurIPS 2022;
+``specs/ldd_messenger.md`` A.3). From the last 3 frames and the manual, EMMA's trunk gives ``h``
+(:meth:`~lexiq.agents.messenger.emma.Emma.features`); a linear head predicts, for every cell of the **next**
+frame, which ids it holds. No action is given: with expert demonstrations the text says where things go.
+
+``target="multihot"`` (default, the spec's recommendation): per cell a set over the ``K = 17`` ids (class 0 =
+"the cell is empty"), since the environment reshuffles which layer holds which entity at every step:
+
+    L = −(1/(100·K)) Σ_cells Σ_k [ y_ck log σ(z_ck) + (1 − y_ck) log(1 − σ(z_ck)) ]        (BCE)
+    accuracy = fraction of cells whose predicted set {k : σ(z_ck) > 1/2} equals the true set
+
+``target="layered"`` (upstream's form, an ablation): a ``K``-way softmax per cell and layer against the id in that
+layer, ``L = −mean_{cell, layer} log p(id)``, accuracy = exact match per cell × layer.
+
+Both accuracies are dominated by empty cells, so ``occupied_accuracy`` (over the cells whose true set is
+non-empty) is reported as well. ``predict_avatar`` adds the avatar layer to the target: in stage 1 no entity ever
+moves, so the entities-only target is a copy task, while the avatar's next cell depends on what the manual says.
+
+Training (upstream: batch 32, Adam lr 1e-5, fp16, gradient-norm clip 10, ≤ 1,000 steps, validation every 100
+steps, best checkpoint by validation accuracy); lexiq trains in float32 (CPU) and by default keeps the best
+validation ``occupied_accuracy`` (``select``), because the all-cells accuracy of an all-empty prediction is
+already ~0.965 and the upstream criterion then keeps an untrained-looking model. Logged to ``metrics.jsonl``:
+``losses/dynamics``, ``charts/val_accuracy``, ``charts/val_occupied_accuracy``, ``losses/val_dynamics``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lexiq.agents.messenger.demos import Demos, TransitionSet
+from lexiq.agents.messenger.emma import Emma, EmmaConfig, Obs, load_emma, save_emma
+from lexiq.agents.messenger.runlog import MetricsLog, finished, start, write_results
+from lexiq.agents.messenger.text_encoder import SentenceTable
+from lexiq.envs.messenger.entities import GRID, N_IDS
+from lexiq.models.device import default_device
+
+
+@dataclass
+class DynamicsConfig:
+    """Training of the dynamics model (defaults: the LDD Messenger code, except float32)."""
+
+    target: Literal["multihot", "layered"] = "multihot"
+    """multihot: per-cell set of ids (BCE, layer-invariant); layered: per-cell-and-layer id (cross-entropy)."""
+    predict_avatar: bool = False
+    """Also predict the avatar layer of the next frame (upstream predicts the entity layers only)."""
+    batch_size: int = 32
+    """Transitions per gradient step."""
+    lr: float = 1e-5
+    """Adam learning rate (upstream 1e-5)."""
+    max_grad_norm: float = 10.0
+    """Gradient-norm clip."""
+    steps: int = 1000
+    """Gradient steps."""
+    eval_every: int = 100
+    """Validate every this many steps (and at the end); the weights of the best validation score are kept."""
+    select: Literal["occupied_accuracy", "accuracy", "loss"] = "occupied_accuracy"
+    """Validation score that picks the kept weights: occupied_accuracy (cells whose true set is non-empty),
+    accuracy (all cells, upstream; an all-empty prediction already scores ~0.965 in stage 1) or loss."""
+    val_transitions: int = 4096
+    """Validation transitions used (the first ones of the validation demonstrations)."""
+    seed: int = 0
+    """Seed of the initialisation and the batch order."""
+    progress: bool = True
+    """Show a progress bar."""
+    emma: EmmaConfig = field(default_factory=EmmaConfig)
+    """The trunk's sizes."""
+
+
+class DynamicsModel(nn.Module):
+    """EMMA trunk + a linear next-frame head (module docstring)."""
+
+    def __init__(self, emma: Emma, target: str = "multihot", predict_avatar: bool = False) -> None:
+        super().__init__()
+        if target not in ("multihot", "layered"):
+            raise ValueError(f"unknown dynamics target {target!r}; expected multihot or layered")
+        self.emma, self.target, self.predict_avatar = emma, target, predict_avatar
+        self.layers = emma.cfg.entity_layers + int(predict_avatar)
+        per_cell = N_IDS if target == "multihot" else self.layers * N_IDS
+        self.head = nn.Linear(emma.feature_dim, GRID * GRID * per_cell)
+
+    def forward(self, obs: Obs) -> torch.Tensor:
+        """Logits ``(B, 10, 10, K)`` (multihot) or ``(B, 10, 10, layers, K)`` (layered)."""
+        z = self.head(self.emma.features(obs))
+        shape = (GRID, GRID, N_IDS) if self.target == "multihot" else (GRID, GRID, self.layers, N_IDS)
+        return z.view(z.shape[0], *shape)
+
+    def targets(self, next_frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Multi-hot ``(B, 10, 10, K)`` floats or ids ``(B, 10, 10, layers)`` of the next frames."""
+        ids = torch.as_tensor(np.asarray(next_frames)).long()[..., : self.layers].to(self.emma.device)
+        if self.target == "layered":
+            return ids
+        hot = F.one_hot(ids, N_IDS).amax(dim=-2).float()
+        hot[..., 0] = (ids == 0).all(-1).float()
+        return hot
+
+    def loss_and_accuracy(self, obs: Obs, next_frames: np.ndarray | torch.Tensor
+                          ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The loss of the module docstring and ``accuracy`` / ``occupied_accuracy`` of the batch."""
+        z, y = self(obs), self.targets(next_frames)
+        if self.target == "multihot":
+            loss = F.binary_cross_entropy_with_logits(z, y)
+            correct = ((z > 0).float() == y).all(-1)
+            occupied = y[..., 0] == 0
+        else:
+            loss = F.cross_entropy(z.reshape(-1, N_IDS), y.reshape(-1))
+            correct = z.argmax(-1) == y
+            occupied = y > 0
+        acc = correct.float().mean().item()
+        occ = correct[occupied].float().mean().item() if occupied.any() else float("nan")
+        return loss, {"accuracy": acc, "occupied_accuracy": occ}
+
+
+@torch.no_grad()
+def validate(model: DynamicsModel, data: TransitionSet, limit: int, batch_size: int = 512) -> dict[str, float]:
+    """Mean loss and accuracies over the first ``limit`` transitions of ``data``."""
+    model.eval()
+    n = min(limit, len(data))
+    totals = {"loss": 0.0, "accuracy": 0.0, "occupied_accuracy": 0.0}
+    occ_weight = 0
+    for i in range(0, n, batch_size):
+        idx = np.arange(i, min(n, i + batch_size))
+        loss, stats = model.loss_and_accuracy(data.obs(idx, model.emma.device), data.next_frames(idx))
+        totals["loss"] += loss.item() * len(idx)
+        totals["accuracy"] += stats["accuracy"] * len(idx)
+        if stats["occupied_accuracy"] == stats["occupied_accuracy"]:
+            totals["occupied_accuracy"] += stats["occupied_accuracy"] * len(idx)
+            occ_weight += len(idx)
+    model.train()
+    return {"loss": totals["loss"] / n, "accuracy": totals["accuracy"] / n,
+            "occupied_accuracy": totals["occupied_accuracy"] / max(occ_weight, 1)}
+
+
+def train_dynamics(cfg: DynamicsConfig, train: Demos, val: Demos, table: SentenceTable, out: str | Path,
+                   cache_dir: str | None = None) -> dict[str, Any]:
+    """Train a dynamics model on ``train``, keep the best on ``val``, save ``<out>/checkpoint.pt``; returns (and
+    writes to ``<out>/results.json``) the best validation scores. A finished run of the same configuration and
+    data in ``out`` is reused."""
+    from tqdm.auto import tqdm
+
+    record = {"dynamics": asdict(cfg) | {"progress": None}, "train": train.summary(), "val": val.summary(),
+              "table": table.digest()}
+    done = finished(out, record)
+    if done is not None:
+        return done
+    out = start(out, record)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = DynamicsModel(Emma(cfg.emma, table, cache_dir), cfg.target, cfg.predict_avatar).to(default_device())
+    train_set, val_set = TransitionSet(train, table), TransitionSet(val, table)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    log = MetricsLog(out)
+    best: dict[str, Any] = {}
+    sign = -1.0 if cfg.select == "loss" else 1.0
+    best_state = None
+    t0 = time.perf_counter()
+    bar = tqdm(range(1, cfg.steps + 1), desc="dynamics", disable=not cfg.progress, leave=False)
+    for step in bar:
+        idx = rng.integers(0, len(train_set), cfg.batch_size)
+        loss, stats = model.loss_and_accuracy(train_set.obs(idx, model.emma.device), train_set.next_frames(idx))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        opt.step()
+        model.emma.zero_padding()
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            v = validate(model, val_set, cfg.val_transitions)
+            log.write(step, {"losses/dynamics": loss.item(), "charts/train_accuracy": stats["accuracy"],
+                             "losses/val_dynamics": v["loss"], "charts/val_accuracy": v["accuracy"],
+                             "charts/val_occupied_accuracy": v["occupied_accuracy"]})
+            bar.set_postfix(val_acc=f"{v['accuracy']:.4f}", occ=f"{v['occupied_accuracy']:.3f}")
+            if not best or sign * v[cfg.select] > sign * best[cfg.select]:
+                best = {"step": step, **v}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.cpu()
+    save_emma(str(out / "checkpoint.pt"), model.emma,
+              {"dynamics": asdict(cfg), "head": model.head.state_dict(), "best": best})
+    results = {"best": best, "train_seconds": time.perf_counter() - t0, "transitions": len(train_set),
+               "val_transitions": min(cfg.val_transitions, len(val_set))}
+    write_results(out, results)
+    return results
+
+
+def load_teacher(path: str | Path, cache_dir: str | None = None) -> Emma:
+    """The frozen trunk of a saved dynamics model (or any saved EMMA): eval mode, no gradients."""
+    model, _ = load_emma(str(path), cache_dir)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model

@@ -1,0 +1,318 @@
+"""``lexiq bench messenger``: tabula-rasa PPO, LDD's initialisation, LDD, and behaviour cloning on Messenger.
+
+Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (NeurIPS 2022;
+``specs/ldd_messenger.md`` Part A), on lexiq's Messenger (``docs/messenger.md``). Steps:
+
+1. record expert demonstrations with the scripted expert (``demo_episodes`` on the ``demo_split`` games,
+   ``val_demo_episodes`` on ``val``; :mod:`lexiq.agents.messenger.demos`) and measure the expert on the
+   held-out evaluation games;
+2. train one dynamics model (the teacher, :mod:`lexiq.agents.messenger.dynamics`) on them, once per benchmark;
+3. for every seed, train the four methods with PPO (:mod:`lexiq.agents.messenger.ppo`) for the same number of
+   environment steps, evaluating greedy + 5 % random on ``eval_episodes`` **test** games every ``eval_every``
+   steps (and on as many training games):
+
+   * ``tabula_rasa`` — PPO from a fresh EMMA;
+   * ``init_only`` — PPO from the dynamics model's EMMA weights (LDD's initialisation alone, A.4.1);
+   * ``ldd`` — initialisation + the distillation term β·MSE(h_policy, h_teacher) in every PPO minibatch;
+   * ``bc`` — behaviour cloning of the expert's actions on the same demonstrations, then PPO from that policy
+     (its curve's first point is BC alone; BC uses the actions, which LDD never sees);
+
+4. write ``results.json`` (``{"methods": {name: {"steps", "win_rate_mean", "win_rate_stderr", "final_win_rate":
+   {"mean", "stderr"}, "train_games_win_rate_mean", ...}}, "expert_win_rate", "dynamics", ...}``),
+   ``results.md`` and ``winrate.png`` (win rate against environment steps, mean ± standard error over seeds;
+   test games left, training games right).
+
+The dynamics model trains alongside the first tabula-rasa and BC runs (``--jobs``); finished pieces (demonstrations,
+dynamics model, runs) of the same configuration are reused when the command is run again. ``--quick`` is stage 1
+with a small EMMA (sized to finish in about 20 minutes with ``--seeds 3 --jobs 2`` on 2 CPU cores); the full mode is
+stage 2 with the paper's EMMA sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from lexiq.config import ConfigError, apply_overrides, deep_merge, from_dict
+
+METHODS = ("tabula_rasa", "init_only", "ldd", "bc")
+
+QUICK: dict[str, Any] = {
+    # stage 1 with a small EMMA: one run (150k env steps) takes ~1.5 minutes on one thread, so 12 runs + the
+    # dynamics model (~40 s) fit in the 20-minute budget at 2 runs at a time on 2 cores
+    "stage": 1, "seeds": 3, "demo_split": "train", "demo_episodes": 4000, "val_demo_episodes": 500,
+    "config": {
+        "emma": {"embed_dim": 16, "conv_channels": 16, "hidden": 64, "word_dim": 32},
+        "dynamics": {"lr": 3e-3, "steps": 1500, "eval_every": 250, "predict_avatar": True},
+        "bc": {"lr": 1e-3, "steps": 1000, "batch_size": 64},
+        "ppo": {"n_envs": 32, "rollout_steps": 8, "lr": 5e-4, "total_steps": 150_000, "eval_every": 15_000,
+                "eval_episodes": 200, "eval_train_episodes": 200},
+    },
+}
+FULL: dict[str, Any] = {
+    # stage 2, the paper's EMMA sizes (256 / 64 / 128) and LDD's demonstration counts (5,000 + 3,000 episodes)
+    "stage": 2, "seeds": 3, "demo_split": "train-mc", "demo_episodes": 5000, "val_demo_episodes": 3000,
+    "config": {
+        "emma": {},
+        "dynamics": {"lr": 1e-4, "steps": 5000, "eval_every": 500, "predict_avatar": True},
+        "bc": {"lr": 5e-4, "steps": 5000, "batch_size": 64},
+        "ppo": {"n_envs": 32, "rollout_steps": 16, "lr": 1e-4, "gamma": 0.99, "total_steps": 2_000_000,
+                "eval_every": 100_000, "eval_episodes": 500, "eval_train_episodes": 500},
+    },
+}
+EVAL_SEED = 1_000_000
+"""First game seed of the evaluation games (the same for every method, seed and evaluation)."""
+
+
+def bench_configs(stage: int, config: dict[str, Any], overrides: list[str], manual: str = "human",
+                  root: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """The typed configurations ``{"dynamics", "bc", "ppo"}`` of a benchmark: the mode's ``config`` (sections
+    emma, dynamics, bc, ppo) with ``key=value`` overrides (``ppo.lr=1e-3``, ``emma.embed_dim=32``) applied; the
+    EMMA section is shared by all three, and BC evaluates nothing itself (PPO's first evaluation of the BC policy
+    is its score)."""
+    from lexiq.agents.messenger.bc import BCConfig
+    from lexiq.agents.messenger.dynamics import DynamicsConfig
+    from lexiq.agents.messenger.ppo import PPOConfig
+    from lexiq.envs.messenger.games import N_LAYERS, check_stage
+
+    data = deep_merge({"emma": {}, "dynamics": {}, "bc": {}, "ppo": {}}, config)
+    apply_overrides(data, list(overrides))
+    unknown = sorted(set(data) - {"emma", "dynamics", "bc", "ppo"})
+    if unknown:
+        raise ConfigError(f"unknown override section {unknown[0]}; expected emma.*, dynamics.*, bc.* or ppo.*")
+    emma = {**data["emma"], "entity_layers": N_LAYERS[check_stage(stage)]}
+    env = {"manual": manual, "root": root}
+    return {"dynamics": from_dict(DynamicsConfig, {**data["dynamics"], "emma": emma, "progress": progress},
+                                  prefix="dynamics."),
+            "bc": from_dict(BCConfig, {**data["bc"], "emma": emma, "eval_episodes": 0, "root": root,
+                                       "progress": progress}, prefix="bc."),
+            "ppo": from_dict(PPOConfig, {**data["ppo"], **env, "stage": stage, "emma": emma, "progress": progress},
+                             prefix="ppo.")}
+
+
+def _demos(path: Path, stage: int, split: str, episodes: int, manual: str, root: str | None) -> None:
+    """Record the demonstrations into ``path`` unless it already holds the same ones."""
+    from lexiq.agents.messenger.demos import load_demos, record_demos, save_demos
+
+    if path.exists():
+        meta = load_demos(path).summary()
+        if (meta["stage"], meta["split"], meta["episodes"], meta["manual"]) == (stage, split, episodes, manual):
+            return
+    save_demos(path, record_demos(stage, split, episodes, seed=0, manual=manual, root=root))
+
+
+def _job(kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    """One piece of the benchmark, in this process or a worker: ``dynamics``, ``ppo`` or ``bc`` (BC, then PPO)."""
+    import dataclasses
+
+    from lexiq.agents.messenger.bc import BCConfig, train_bc
+    from lexiq.agents.messenger.demos import load_demos
+    from lexiq.agents.messenger.dynamics import DynamicsConfig, train_dynamics
+    from lexiq.agents.messenger.ppo import PPOConfig, train_ppo
+    from lexiq.agents.messenger.text_encoder import messenger_table
+
+    out = Path(args["out"])
+    if kind == "ppo":
+        return train_ppo(from_dict(PPOConfig, args["ppo"]), out, args["cache_dir"])
+    train, val = load_demos(args["demos"]), load_demos(args["val_demos"])
+    table = messenger_table(int(train.meta["stage"]), args["manual"], args["root"])
+    if kind == "dynamics":
+        return train_dynamics(from_dict(DynamicsConfig, args["dynamics"]), train, val, table, out, args["cache_dir"])
+    bc_cfg = from_dict(BCConfig, args["bc"])
+    bc = train_bc(bc_cfg, train, val, table, out / "bc", args["cache_dir"])
+    ppo = from_dict(PPOConfig, args["ppo"])
+    result = train_ppo(dataclasses.replace(ppo, init_from=str(out / "bc" / "checkpoint.pt")), out, args["cache_dir"])
+    return {**result, "bc": bc, "train_seconds": result["train_seconds"] + bc["train_seconds"]}
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0)
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Curves of one method over seeds: mean and standard error at every evaluation point."""
+    steps = runs[0]["steps"]
+    if any(r["steps"] != steps for r in runs):
+        raise ValueError("the runs of one method were evaluated at different steps")
+    out: dict[str, Any] = {"steps": steps}
+    for key in ("win_rate", "train_games_win_rate"):
+        if not all(r.get(key) for r in runs):
+            continue
+        cols = [_mean_se([r[key][i] for r in runs]) for i in range(len(steps))]
+        out[f"{key}_mean"], out[f"{key}_stderr"] = [c[0] for c in cols], [c[1] for c in cols]
+    final = _mean_se([r["win_rate"][-1] for r in runs])
+    out["final_win_rate"] = {"mean": final[0], "stderr": final[1]}
+    if "train_games_win_rate_mean" in out:
+        t = _mean_se([r["train_games_win_rate"][-1] for r in runs])
+        out["final_train_games_win_rate"] = {"mean": t[0], "stderr": t[1]}
+    out["seed_final_win_rates"] = [r["win_rate"][-1] for r in runs]
+    out["train_seconds"] = statistics.fmean(r["train_seconds"] for r in runs)
+    return out
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("win_rate", "test games")]
+    if all("train_games_win_rate_mean" in m for m in result["methods"].values()):
+        panels.append(("train_games_win_rate", "training games"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (key, title) in zip(axes[0], panels, strict=True):
+        for name, m in result["methods"].items():
+            mean, se = m[f"{key}_mean"], m[f"{key}_stderr"]
+            ax.plot(m["steps"], mean, label=name)
+            ax.fill_between(m["steps"], [a - b for a, b in zip(mean, se, strict=True)],
+                            [a + b for a, b in zip(mean, se, strict=True)], alpha=0.2)
+        if key == "win_rate":
+            ax.axhline(result["expert_win_rate"], color="grey", ls=":", lw=1, label="scripted expert")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("win rate (greedy + 5 % random)")
+        ax.set_ylim(-0.02, 1.02)
+        seeds = f"{result['seeds']} seed{'s' if result['seeds'] > 1 else ''}"
+        ax.set_title(f"Messenger stage {result['stage']}, {title} (± s.e., {seeds})")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _table(result: dict[str, Any]) -> str:
+    d = result["dynamics"]
+    lines = [
+        f"# Messenger LDD benchmark (stage {result['stage']}, {'quick' if result['quick'] else 'full'} mode, "
+        f"{result['seeds']} seeds)",
+        "",
+        f"Evaluation: {result['eval_episodes']} test games, greedy + 5 % random. Scripted expert on the same games: "
+        f"{result['expert_win_rate']:.3f}. Demonstrations: {result['demos']['episodes']} episodes "
+        f"({result['demos']['transitions']} transitions) on {result['demos']['split']}. Dynamics model: "
+        f"validation accuracy {d['best']['accuracy']:.4f}, occupied-cell accuracy {d['best']['occupied_accuracy']:.3f}"
+        f" (step {d['best']['step']}).",
+        "",
+        "| method | final test win rate ± s.e. | seeds | final training-games win rate ± s.e. | env steps | "
+        "train seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in result["methods"].items():
+        f = m["final_win_rate"]
+        t = m.get("final_train_games_win_rate")
+        seeds = ", ".join(f"{v:.3f}" for v in m["seed_final_win_rates"])
+        train = f"{t['mean']:.3f} ± {t['stderr']:.3f}" if t else "—"
+        lines.append(f"| {name} | {f['mean']:.3f} ± {f['stderr']:.3f} | {seeds} | {train} | {m['steps'][-1]} | "
+                     f"{m['train_seconds']:.0f} |")
+    lines += ["", "s.e.: standard error of the mean over seeds. `bc`: behaviour cloning, then PPO (its first "
+              "evaluation is BC alone); its train seconds include BC.", "",
+              f"Machine: {result['machine']}, {result['jobs']} run(s) at a time. Wall time of the last invocation "
+              f"{result['wall_seconds']:.0f} s (finished pieces of earlier invocations are reused).", ""]
+    return "\n".join(lines)
+
+
+def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = None, seeds: int | None = None,
+                            jobs: int = 1, overrides: list[str] | None = None,
+                            mode_overrides: dict[str, Any] | None = None, methods: list[str] | None = None,
+                            manual: str = "human", root: str | None = None,
+                            cache_dir: str | None = None) -> dict[str, Any]:
+    """Run the benchmark into ``out`` (module docstring); returns what is written to ``results.json``.
+
+    ``overrides`` (``section.key=value``, sections emma, dynamics, bc, ppo) apply to every run; ``mode_overrides``
+    replace top-level mode keys (tests use tiny sizes); ``methods`` a subset of :data:`METHODS`."""
+    from lexiq.agents.messenger.demos import load_demos
+    from lexiq.agents.messenger.text_encoder import messenger_table
+    from lexiq.envs.messenger.expert import evaluate_expert
+    from lexiq.envs.messenger.games import check_stage
+    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, torch_threads
+
+    t0 = time.perf_counter()
+    mode, n_seeds, _ = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, None)
+    try:
+        stage = check_stage(mode["stage"] if stage is None else stage)
+    except ValueError as exc:
+        raise ConfigError(f"--stage: {exc}") from None
+    names = list(methods or METHODS)
+    if not names or set(names) - set(METHODS):
+        raise ConfigError(f"methods {names}: expected a non-empty subset of {', '.join(METHODS)}")
+    cfgs = bench_configs(stage, mode["config"], list(overrides or []), manual, root, progress=jobs == 1)
+    ppo = cfgs["ppo"]
+    out_dir = Path(out)
+    (out_dir / "demos").mkdir(parents=True, exist_ok=True)
+    demo_path, val_path = out_dir / "demos" / "train.npz", out_dir / "demos" / "val.npz"
+    _demos(demo_path, stage, mode["demo_split"], mode["demo_episodes"], manual, root)
+    _demos(val_path, stage, "val", mode["val_demo_episodes"], manual, root)
+    if cfgs["ppo"].emma.text == "minilm":  # encode the sentences once here, before the workers read the cache
+        from lexiq.agents.messenger.text_encoder import minilm_states
+
+        minilm_states(messenger_table(stage, manual, root), cache_dir)
+    expert = evaluate_expert(stage, ppo.eval_split, ppo.eval_episodes, seed=EVAL_SEED, root=root, manual=manual,
+                             max_steps=ppo.max_steps)
+
+    common = {"demos": str(demo_path), "val_demos": str(val_path), "manual": manual, "root": root,
+              "cache_dir": cache_dir}
+    dyn_dir = out_dir / "dynamics"
+    teacher = str(dyn_dir / "checkpoint.pt")
+
+    def ppo_args(method: str, seed: int) -> dict[str, Any]:
+        cfg = asdict(ppo) | {"seed": seed, "init_from": "", "teacher": ""}
+        if method in ("init_only", "ldd"):
+            cfg["init_from"] = teacher
+        if method == "ldd":
+            cfg["teacher"] = teacher
+        return {**common, "out": str(out_dir / f"{method}_seed{seed}"), "ppo": cfg,
+                "bc": asdict(cfgs["bc"]) | {"seed": seed}}
+
+    phases: list[list[tuple[str, str, int]]] = [[("dynamics", "dynamics", -1)], []]
+    for seed in range(n_seeds):
+        for method in names:
+            phases[0 if method in ("tabula_rasa", "bc") else 1].append(
+                ("bc" if method == "bc" else "ppo", method, seed))
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    dyn_result: dict[str, Any] = {}
+    for phase in phases:
+        calls = []
+        for kind, method, seed in phase:
+            args = ({**common, "out": str(dyn_dir), "dynamics": asdict(cfgs["dynamics"])} if kind == "dynamics"
+                    else ppo_args(method, seed))
+            calls.append((kind, args))
+
+        def done(k: int, result: dict[str, Any], phase: list[tuple[str, str, int]] = phase) -> None:
+            kind, method, seed = phase[k]
+            label = "dynamics model" if kind == "dynamics" else f"{method} seed {seed}"
+            score = (f"val occupied accuracy {result['best']['occupied_accuracy']:.3f}" if kind == "dynamics"
+                     else f"final test win rate {result['win_rate'][-1]:.3f}")
+            print(f"{label}: {score} ({time.perf_counter() - t0:.0f} s since start)", flush=True)
+
+        for (kind, method, seed), result in zip(phase, parallel_calls(_job, calls, workers=jobs, done=done),
+                                                strict=True):
+            if kind == "dynamics":
+                dyn_result = result
+            else:
+                results[(method, seed)] = result
+
+    methods_out = {m: _aggregate([results[(m, s)] for s in range(n_seeds)]) for m in names}
+    result = {
+        "methods": methods_out,
+        "expert_win_rate": expert["win_rate"],
+        "expert": expert,
+        "dynamics": dyn_result,
+        "demos": load_demos(demo_path).summary(),
+        "stage": stage,
+        "quick": quick,
+        "seeds": n_seeds,
+        "jobs": jobs,
+        "eval_split": ppo.eval_split,
+        "eval_episodes": ppo.eval_episodes,
+        "config": {k: asdict(v) for k, v in cfgs.items()},
+        "machine": f"{platform.processor() or platform.machine()}, {torch_threads()} torch threads",
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "results.md").write_text(_table(result))
+    _plot(result, out_dir / "winrate.png")
+    return result

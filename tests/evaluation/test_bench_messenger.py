@@ -1,0 +1,71 @@
+"""lexiq bench messenger at toy sizes: every method trains, results.json has the issue's layout, the runs carry
+their variant (initialisation, teacher), a rerun reuses everything, and bad flags are one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lexiq.cli import main
+from lexiq.config import ConfigError
+from lexiq.evaluation.bench_messenger import METHODS, bench_configs, run_messenger_benchmark
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The toy models run fastest on one thread (a second one only contends with the rest of the machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+TOY = {"seeds": 2, "demo_episodes": 12, "val_demo_episodes": 6, "config": {
+    "emma": {"embed_dim": 4, "conv_channels": 2, "hidden": 8, "word_dim": 4},
+    "dynamics": {"lr": 1e-3, "steps": 4, "eval_every": 2, "batch_size": 8, "predict_avatar": True},
+    "bc": {"steps": 3, "batch_size": 8},
+    "ppo": {"n_envs": 4, "rollout_steps": 4, "total_steps": 32, "eval_every": 16, "eval_episodes": 8,
+            "eval_train_episodes": 8}}}
+
+
+def test_toy_benchmark(tmp_path):
+    out = tmp_path / "bench"
+    result = run_messenger_benchmark(str(out), quick=True, mode_overrides=TOY, manual="template")
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["methods"]) == set(METHODS)
+    assert saved["expert_win_rate"] == result["expert_win_rate"] == 1.0
+    for m in saved["methods"].values():
+        assert m["steps"] == [0, 16, 32]
+        assert len(m["win_rate_mean"]) == len(m["win_rate_stderr"]) == 3
+        assert all(0.0 <= v <= 1.0 for v in m["win_rate_mean"])
+        assert set(m["final_win_rate"]) == {"mean", "stderr"} and len(m["seed_final_win_rates"]) == 2
+        assert m["final_win_rate"]["mean"] == pytest.approx(sum(m["seed_final_win_rates"]) / 2)
+    for name in ("results.md", "winrate.png", "dynamics/checkpoint.pt", "demos/train.npz", "demos/val.npz"):
+        assert (out / name).exists(), name
+    teacher = str(out / "dynamics" / "checkpoint.pt")
+    runs = {m: json.loads((out / f"{m}_seed1" / "config.json").read_text()) for m in METHODS}
+    assert runs["tabula_rasa"]["init_from"] == "" and runs["tabula_rasa"]["teacher"] == ""
+    assert runs["init_only"]["init_from"] == teacher and runs["init_only"]["teacher"] == ""
+    assert runs["ldd"]["init_from"] == teacher == runs["ldd"]["teacher"] and runs["ldd"]["distil_coef"] == 0.01
+    assert runs["bc"]["init_from"].endswith("bc_seed1/bc/checkpoint.pt") and runs["bc"]["seed"] == 1
+    assert (out / "results.md").read_text().count("| ldd |") == 1
+    stamp = (out / "ldd_seed0" / "results.json").stat().st_mtime_ns
+    again = run_messenger_benchmark(str(out), quick=True, mode_overrides=TOY, manual="template")
+    assert again["methods"] == result["methods"]
+    assert (out / "ldd_seed0" / "results.json").stat().st_mtime_ns == stamp
+
+
+def test_overrides_reach_the_configs_and_bad_input_is_a_clear_error(tmp_path, capsys):
+    cfgs = bench_configs(2, {"emma": {"embed_dim": 16}}, ["ppo.lr=0.001", "emma.hidden=32"], manual="template")
+    assert cfgs["ppo"].lr == 0.001 and cfgs["ppo"].emma.hidden == 32 and cfgs["dynamics"].emma.embed_dim == 16
+    assert cfgs["ppo"].emma.entity_layers == 3 and cfgs["ppo"].stage == 2 and cfgs["ppo"].manual == "template"
+    with pytest.raises(ConfigError, match="unknown override section"):
+        bench_configs(1, {}, ["train.lr=1"])
+    with pytest.raises(ConfigError, match="unknown config key ppo.nope"):
+        bench_configs(1, {}, ["ppo.nope=1"])
+    assert main(["bench", "messenger", "--quick", "--stage", "5", "--out", str(tmp_path / "b")]) == 2
+    assert "--stage" in capsys.readouterr().err
+    assert main(["bench", "messenger", "--methods", "ldd,nope", "--out", str(tmp_path / "b")]) == 2
+    assert "--methods" in capsys.readouterr().err
