@@ -678,7 +678,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bk.set_defaults(func=_cmd_bench_kl_control)
     bi = bsub.add_parser("irl", help="MLE vs IQLearn (several λ_td): accuracy, Self-BLEU and entropy on math word "
                                      "problems (docs/methods.md)")
-    _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "3", "runs/bench_irl")
+    _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "2 quick, 3 full",
+                     "runs/bench_irl")
     bi.set_defaults(func=_cmd_bench_irl)
     _add_bench_messenger(bsub, list(argv or []))
     from lexiq.serve.cli import add_env_commands  # lexiq env serve / list (the server itself needs lexiq[serve])

@@ -65,7 +65,7 @@ def test_equal_diversity_by_hand():
     def point(t, sb, acc):
         return {"temperature": t, "self_bleu": {"mean": sb}, "accuracy_sampled": {"mean": acc}}
 
-    sweeps = {  # two seeds each; IQLearn's Self-BLEU at T = 1 averages 0.7
+    sweeps = {  # two seeds each
         "mle": [[point(0.7, 0.9, 0.8), point(1.0, 0.8, 0.7), point(1.4, 0.6, 0.3)],
                 [point(0.7, 0.95, 0.8), point(1.0, 0.85, 0.7), point(1.4, 0.75, 0.5)]],
         "iq_learn": [[point(0.7, 0.8, 0.7), point(1.0, 0.72, 0.6), point(1.4, 0.5, 0.2)],
@@ -73,11 +73,12 @@ def test_equal_diversity_by_hand():
     }
     out = _equal_diversity(sweeps, [0.7, 1.0, 1.4], 1.0)
     eq = out["equal_diversity"]
-    assert eq["self_bleu"] == pytest.approx(0.7) and eq["reference"] == "iq_learn"
-    # MLE seed 0: between (0.6, 0.3) and (0.8, 0.7) → 0.5; seed 1's curve stops at 0.75 → no value
-    assert eq["methods"]["mle"]["seed_means"][0] == pytest.approx(0.5)
-    assert math.isnan(eq["methods"]["mle"]["seed_means"][1]) and eq["methods"]["mle"]["mean"] == pytest.approx(0.5)
-    # IQLearn seed 0: between (0.5, 0.2) and (0.72, 0.6) → 0.2 + 0.4·0.2/0.22; seed 1: (0.68, 0.6)–(0.8, 0.7)
-    s0, s1 = 0.2 + 0.4 * 0.2 / 0.22, 0.6 + 0.1 * 0.02 / 0.12
-    assert eq["methods"]["iq_learn"]["seed_means"] == pytest.approx([s0, s1])
+    # each seed's level is IQLearn's own Self-BLEU at T = 1 on that seed: 0.72 and 0.68
+    assert eq["levels"] == pytest.approx([0.72, 0.68]) and eq["self_bleu"] == pytest.approx(0.7)
+    assert eq["reference"] == "iq_learn"
+    # MLE seed 0 at 0.72: between (0.6, 0.3) and (0.8, 0.7) → 0.3 + 0.4·0.12/0.2; seed 1's curve stops at 0.75
+    assert eq["methods"]["mle"]["seed_means"][0] == pytest.approx(0.54)
+    assert math.isnan(eq["methods"]["mle"]["seed_means"][1]) and eq["methods"]["mle"]["mean"] == pytest.approx(0.54)
+    # the reference meets its own level at its own point: its T = 1 accuracy on every seed
+    assert eq["methods"]["iq_learn"]["seed_means"] == pytest.approx([0.6, 0.6])
     assert out["sweep"]["mle"][2]["accuracy_sampled"]["mean"] == pytest.approx(0.4)
