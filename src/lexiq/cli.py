@@ -7,6 +7,7 @@
     lexiq chat --checkpoint DIR [--history N] [key=value ...]     chat with a policy in the terminal (quit/exit ends)
     lexiq data wordle --kind mixed --episodes N --out FILE        write a Wordle episode data set (JSONL)
     lexiq data messenger --stage S --split SPLIT --episodes N --out F  Messenger expert demonstrations (.npz)
+    lexiq data textworld ... | nethack ...                        TextWorld games and episodes; NetHack episodes
     lexiq data download NAME                                      fetch a dialogue data set (or copy the mirror)
     lexiq data stats NAME | export NAME --split S --out FILE       count it / write a split as episode JSONL
     lexiq data candidates --model DIR --data CONV.jsonl --out F    scored beam replies per gold reply (offline RL)
@@ -14,6 +15,8 @@
     lexiq bench wordle [--quick] [--seeds N] [--jobs N] --out DIR the Wordle benchmark (all methods, table, plot)
     lexiq bench dialogue --dataset taskmaster4 [--quick] --out DIR TF, TF-top, DT, ILQL on real dialogues
     lexiq bench messenger [--quick] [--stage 1|2] --out DIR       PPO, LDD init, LDD and BC on Messenger
+    lexiq bench textworld [--quick] --out DIR                     BC, filtered BC, ILQL on held-out TextWorld games
+    lexiq env serve NAME --port P | list                          serve an environment over HTTP (lexiq[serve])
     lexiq rewards compute --rewards a,b [--weights wa,wb] IN OUT   implicit-preference rewards of a chat log
 
 Bad input ends with one line ``lexiq: error: <what>`` on stderr and exit status 2; nothing half-written is left.
@@ -586,6 +589,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     dw.add_argument("--out", required=True, help="output JSONL file")
     dw.set_defaults(func=_cmd_data_wordle)
     _add_data_messenger(dsub)
+    from lexiq.envs.nethack.record import add_nethack_data_command
+    from lexiq.envs.textworld.cli import add_textworld_data_command
+
+    add_textworld_data_command(dsub)  # the games need lexiq[textworld], NetHack lexiq[nethack]
+    add_nethack_data_command(dsub)
 
     names = "taskmaster4, taskmaster4_reward, taskmaster3, taskmaster3_reward, abcd, abcd_sample, sgd, multiwoz22"
     dd = dsub.add_parser("download", help="fetch a public dialogue data set into the cache (or copy it from "
@@ -682,6 +690,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                      "runs/bench_irl")
     bi.set_defaults(func=_cmd_bench_irl)
     _add_bench_messenger(bsub, list(argv or []))
+    from lexiq.evaluation.bench_textworld import add_textworld_bench_command
+
+    add_textworld_bench_command(bsub)
     from lexiq.serve.cli import add_env_commands  # lexiq env serve / list (the server itself needs lexiq[serve])
 
     add_env_commands(sub)
