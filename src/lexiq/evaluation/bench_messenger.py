@@ -47,7 +47,9 @@ QUICK: dict[str, Any] = {
     # dynamics model (~40 s) fit in the 20-minute budget at 2 runs at a time on 2 cores
     "stage": 1, "seeds": 3, "demo_split": "train", "demo_episodes": 4000, "val_demo_episodes": 500,
     "config": {
-        "emma": {"embed_dim": 16, "conv_channels": 16, "hidden": 64, "word_dim": 32},
+        # MiniLM sentence keys (encoded once, cached): with learned 32-d words no method generalised to the test
+        # games (docs/benchmarks.md, Messenger); word_dim is used by emma.text=learned
+        "emma": {"embed_dim": 16, "conv_channels": 16, "hidden": 64, "word_dim": 32, "text": "minilm"},
         "dynamics": {"lr": 3e-3, "steps": 1500, "eval_every": 250, "predict_avatar": True},
         "bc": {"lr": 1e-3, "steps": 1000, "batch_size": 64},
         "ppo": {"n_envs": 32, "rollout_steps": 8, "lr": 5e-4, "total_steps": 150_000, "eval_every": 15_000,
