@@ -159,19 +159,22 @@ def interpolate_at(points: list[tuple[float, float]], x: float) -> float:
     return pts[0][1]  # a single point exactly at x
 
 
+def _over_seeds(values: list[float], one_seed_stderr: float = float("nan")) -> dict[str, Any]:
+    """``{"mean", "stderr", "seed_means"}`` of per-seed values: NaNs left out, standard error over the finite
+    seeds (``one_seed_stderr`` when there is only one)."""
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return {"mean": float("nan"), "stderr": float("nan"), "seed_means": values}
+    stderr = statistics.stdev(finite) / math.sqrt(len(finite)) if len(finite) > 1 else one_seed_stderr
+    return {"mean": statistics.fmean(finite), "stderr": stderr, "seed_means": values}
+
+
 def _cell(summaries: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Mean over seeds of the per-seed means; standard error over seeds (over problems with one seed)."""
     values = [s[metric]["mean"] if isinstance(s[metric], dict) else s[metric] for s in summaries]
     values = [float("nan") if v is None else v for v in values]  # a NaN read back from summary.json
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
-        return {"mean": float("nan"), "stderr": float("nan"), "seed_means": values}
-    if len(finite) > 1:
-        stderr = statistics.stdev(finite) / math.sqrt(len(finite))
-    else:  # one seed: the standard error over problems (none for a single correlation)
-        stderr = summaries[0][metric].get("stderr", float("nan")) if isinstance(summaries[0][metric], dict) \
-            else float("nan")
-    return {"mean": statistics.fmean(finite), "stderr": stderr, "seed_means": values}
+    first = summaries[0][metric]  # one seed: the standard error over problems (none for a single correlation)
+    return _over_seeds(values, first.get("stderr", float("nan")) if isinstance(first, dict) else float("nan"))
 
 
 def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, overrides: list[str] | None = None,
@@ -230,13 +233,7 @@ def _equal_diversity(sweeps: dict[str, list[list[dict[str, Any]]]], temperatures
     """``{"sweep", "equal_diversity"}`` of ``results.json`` from each method's per-seed sweeps (module docstring);
     the reference Self-BLEU is the default IQLearn's (else the first method's) at the sweep temperature nearest to
     ``reference_temperature``."""
-    def cell(values: list[float]) -> dict[str, Any]:
-        finite = [v for v in values if not math.isnan(v)]
-        if not finite:
-            return {"mean": float("nan"), "stderr": float("nan"), "seed_means": values}
-        se = statistics.stdev(finite) / math.sqrt(len(finite)) if len(finite) > 1 else float("nan")
-        return {"mean": statistics.fmean(finite), "stderr": se, "seed_means": values}
-
+    cell = _over_seeds
     sweep = {name: [{"temperature": t,
                      "self_bleu": cell([seed[i]["self_bleu"]["mean"] for seed in runs]),
                      "accuracy_sampled": cell([seed[i]["accuracy_sampled"]["mean"] for seed in runs])}
