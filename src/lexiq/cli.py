@@ -435,7 +435,7 @@ def _cmd_bench_irl(args: argparse.Namespace) -> int:
     from lexiq.evaluation.bench_irl import run_irl_benchmark
 
     result = run_irl_benchmark(out=args.out, quick=args.quick, seeds=args.seeds, overrides=args.overrides,
-                               root=args.root, jobs=args.jobs)
+                               root=args.root, jobs=args.jobs, pretrained=args.pretrained)
     print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
     return 0
 
@@ -688,6 +688,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                      "problems (docs/methods.md)")
     _bench_arguments(bi, "the generated arithmetic task (4,000 problems) instead of GSM8K", "2 quick, 3 full",
                      "runs/bench_irl")
+    bi.add_argument("--pretrained", default=None, metavar="NAME",
+                    help="fine-tune an offline pretrained model (smollm2; `lexiq models prepare smollm2` first) with "
+                         "LoRA on a GSM8K subset (800 training, 100 test problems, 1 seed) instead of a model from "
+                         "scratch")
     bi.set_defaults(func=_cmd_bench_irl)
     _add_bench_messenger(bsub, list(argv or []))
     from lexiq.evaluation.bench_textworld import add_textworld_bench_command

@@ -82,3 +82,30 @@ def test_equal_diversity_by_hand():
     # the reference meets its own level at its own point: its T = 1 accuracy on every seed
     assert eq["methods"]["iq_learn"]["seed_means"] == pytest.approx([0.6, 0.6])
     assert out["sweep"]["mle"][2]["accuracy_sampled"]["mean"] == pytest.approx(0.4)
+
+
+def test_pretrained_mode_fine_tunes_a_local_model_with_lora(tmp_path):
+    pytest.importorskip("peft")
+    from lexiq.config import ConfigError
+    from lexiq.models.byte_tokenizer import byte_tokenizer
+    from lexiq.models.presets import ModelConfig, build_model
+
+    tok = byte_tokenizer()
+    base = tmp_path / "base"
+    build_model(ModelConfig(path="tiny", tokenizer="bytes", arch="llama", n_positions=384), tok).save_pretrained(
+        base, tokenizer=tok)
+    out = tmp_path / "irl"
+    # the arithmetic task instead of GSM8K keeps the test free of data files; everything else is the mode's
+    tiny = {"task": "arithmetic", "train_problems": 32, "test_problems": 2, "steps": 2, "samples": 2,
+            "max_new_tokens": 8}
+    result = run_irl_benchmark(str(out), pretrained=str(base), mode_overrides=tiny,
+                               overrides=["train.progress=false", "train.report_to=[]"])
+    assert result["pretrained"] == str(base) and set(result["methods"]) == {"mle", "iq_learn"}
+    for name in ("mle", "iq_learn"):
+        cfg = yaml.safe_load((out / f"{name}_seed0" / "config.yaml").read_text())
+        assert cfg["model"]["path"] == str(base) and cfg["model"]["lora_r"] == 16 and cfg["train"]["lr"] == 2e-4
+        policy = out / f"{name}_seed0" / "policy"
+        assert not (policy / "adapter_config.json").exists()  # merged: a plain HF directory
+        assert json.loads((policy / "lexiq.json").read_text())["lora"]["r"] == 16
+    with pytest.raises(ConfigError, match="--quick and --pretrained"):
+        run_irl_benchmark(str(tmp_path / "x"), quick=True, pretrained=str(base))

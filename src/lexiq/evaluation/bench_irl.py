@@ -15,7 +15,8 @@ the implicit reward's Spearman correlation with correctness.
 
 Modes: ``--quick`` is the generated arithmetic task of :mod:`lexiq.data.arithmetic` (diverse reference
 solutions) with a 4 × 128 byte-level model from scratch; the full mode is GSM8K (``../shared/data/gsm8k``) on a
-documented subset — on a CPU with the same small model, or with ``model.path=smollm2`` on a GPU.
+documented subset with the same small model; ``--pretrained smollm2`` fine-tunes SmolLM2-135M-Instruct with LoRA
+adapters on a smaller GSM8K subset sized for a CPU (:data:`PRETRAINED`; larger subsets through the overrides).
 
 **Equal diversity.** Sampling at a higher temperature makes any policy more diverse, so "more diverse" alone
 can be bought. With ``temperatures`` in the mode, every policy also samples at those temperatures
@@ -62,6 +63,18 @@ FULL: dict[str, Any] = {
     "td_weights": [0.01, 0.1, 1.0], "samples": 5, "temperature": 1.0, "max_new_tokens": 640,
     "temperatures": [0.7, 1.0, 1.3],
     "overrides": ["model.n_positions=1024", "data.max_length=1024", "decoding.max_new_tokens=640"],
+}
+
+PRETRAINED: dict[str, Any] = {
+    # `--pretrained smollm2`: SmolLM2-135M-Instruct with LoRA adapters (r 16 on every linear layer) on a GSM8K
+    # subset sized for a CPU session: 100 steps × 8 problems (800 training problems, one pass), 100 test problems,
+    # 4 samples at T = 1; one seed. On a 2-core CPU, two runs at a time: 18-21 s per step (30-35 min per run)
+    # and over 30 minutes per policy's evaluation (docs/benchmarks.md).
+    "task": "gsm8k", "train_problems": 800, "test_problems": 100, "seeds": 1, "steps": 100,
+    "td_weights": [0.1], "samples": 4, "temperature": 1.0, "max_new_tokens": 256, "temperatures": [1.0],
+    "overrides": ["model.tokenizer=null", "model.lora_r=16", "model.lora_alpha=32", "train.lr=0.0002",
+                  "train.batch_size=8", "train.warmup_steps=10", "train.log_every=5", "data.max_length=384",
+                  "decoding.max_new_tokens=256"],
 }
 
 
@@ -178,9 +191,11 @@ def _cell(summaries: list[dict[str, Any]], metric: str) -> dict[str, Any]:
 
 
 def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, overrides: list[str] | None = None,
-                      root: str | None = None, jobs: int = 1, mode_overrides: dict[str, Any] | None = None
-                      ) -> dict[str, Any]:
-    """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring)."""
+                      root: str | None = None, jobs: int = 1, mode_overrides: dict[str, Any] | None = None,
+                      pretrained: str | None = None) -> dict[str, Any]:
+    """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring).
+    ``pretrained``: an offline model name (``smollm2``) fine-tuned with LoRA on the :data:`PRETRAINED` GSM8K
+    subset instead of the from-scratch modes."""
     from lexiq.evaluation.bench_runs import (
         bench_mode,
         json_safe,
@@ -192,6 +207,11 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
     )
 
     t0 = time.perf_counter()
+    if pretrained is not None:
+        if quick:
+            raise ConfigError("bench irl: --quick and --pretrained exclude each other (the quick task is from scratch)")
+        mode_overrides = {**PRETRAINED, "overrides": [f"model.path={pretrained}", *PRETRAINED["overrides"]],
+                          **(mode_overrides or {})}
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     out_dir = Path(out)
     train, test = _problems(mode, root)
@@ -215,7 +235,7 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
         "task": {"name": mode["task"], "train_problems": len(train), "test_problems": len(test)},
         "td_weights": {name: (0.0 if name == "mle" else methods[name][2]["objective"]["td_weight"])
                        for name in methods},
-        "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,
+        "quick": quick, "pretrained": pretrained, "seeds": n_seeds, "jobs": jobs, "mode": mode,
         "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
         "wall_seconds": time.perf_counter() - t0,
     }

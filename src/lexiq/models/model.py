@@ -75,6 +75,9 @@ class HeadsConfig:
 
 def hidden_states(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Final hidden states (after the final norm) of a HF causal LM, without computing vocabulary logits."""
+    from lexiq.models.lora import base_model as unwrap_lora
+
+    lm = unwrap_lora(lm)  # a peft model: its wrapped LM, whose layers carry the adapters
     base = lm.base_model if getattr(lm, "base_model", None) is not lm else None
     if base is None:
         out = lm(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
@@ -164,9 +167,11 @@ class LexiqModel(nn.Module):
         """Write the checkpoint atomically: a temporary sibling directory renamed into place when complete."""
         from safetensors.torch import save_file
 
+        from lexiq.models.lora import merged_copy
+
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
-            self.lm.save_pretrained(tmp)
+            merged_copy(self.lm).save_pretrained(tmp)  # LoRA adapters merged: always a plain HF directory
             if tokenizer is not None:
                 tokenizer.save_pretrained(tmp)
             if self.heads is not None:

@@ -56,6 +56,16 @@ class ModelConfig:
     arch: Literal["gpt2", "llama"] = "gpt2"
     """Architecture of from-scratch presets: gpt2 (learned absolute positions) or llama (rotary positions,
     RMSNorm, SwiGLU; same layers/width/heads, MLP width 4×)."""
+    lora_r: int = 0
+    """LoRA rank (peft; `pip install 'lexiq[lora]'`): 0 trains every weight; r > 0 trains only rank-r adapters
+    on the linear layers, merged into the weights when the policy is saved."""
+    lora_alpha: float = 16.0
+    """LoRA scale numerator: the adapter update is (lora_alpha / lora_r) * B A."""
+    lora_dropout: float = 0.0
+    """Dropout on the adapters' input."""
+    lora_targets: str = "all-linear"
+    """Linear layers that get adapters: comma-separated module names (e.g. q_proj,v_proj) or all-linear (every
+    linear layer except the output layer)."""
 
 
 def load_tokenizer(cfg: ModelConfig) -> Any:
@@ -86,7 +96,21 @@ def load_tokenizer(cfg: ModelConfig) -> Any:
 
 
 def build_model(cfg: ModelConfig, tokenizer: Any) -> LexiqModel:
-    """A fresh preset model sized to ``tokenizer``, or a loaded local directory (heads included if saved)."""
+    """A fresh preset model sized to ``tokenizer``, or a loaded local directory (heads included if saved); with
+    ``cfg.lora_r > 0`` its backbone carries LoRA adapters (:mod:`lexiq.models.lora`)."""
+    if cfg.lora_r < 0:
+        raise ValueError(f"model.lora_r={cfg.lora_r}: expected 0 (train every weight) or a positive rank")
+    model = _backbone(cfg, tokenizer)
+    if cfg.lora_r > 0:
+        from lexiq.models.lora import add_lora, trainable_fraction
+
+        model.lm = add_lora(model.lm, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_targets)
+        model.meta["lora"] = {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "targets": cfg.lora_targets,
+                              **trainable_fraction(model.lm)}
+    return model
+
+
+def _backbone(cfg: ModelConfig, tokenizer: Any) -> LexiqModel:
     if cfg.path in PRESETS:
         from transformers import GPT2Config, GPT2LMHeadModel
 
