@@ -43,6 +43,16 @@ class TextEnv(gym.Env):
     def render(self) -> str:  # type: ignore[override]
         return repr(self.episode())
 
+    @staticmethod
+    def check_step(action: Any, game: str, started: bool, over: bool = False) -> None:
+        """The guard every ``step`` starts with: reset first, no step after the end, actions are strings."""
+        if not started:
+            raise RuntimeError("call reset() before step()")
+        if over:
+            raise RuntimeError("the episode is over; call reset() to play again")
+        if not isinstance(action, str):
+            raise TypeError(f"a {game} action must be a string, got {type(action).__name__}")
+
 
 def run_episode(env: TextEnvProtocol, act: Callable[[Episode], str], seed: int | None = None,
                 options: dict[str, Any] | None = None, max_steps: int = 10_000) -> Episode:

@@ -104,10 +104,7 @@ class MessengerTextEnv(TextEnv):
         return text, self._info(True, None, False)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if not isinstance(action, str):
-            raise TypeError(f"a Messenger text action must be a string, got {type(action).__name__}")
+        self.check_step(action, "Messenger text", self._started)
         move = parse_action(action)
         valid = move is not None
         res = self.engine.step(np.array([STAY if move is None else move]))

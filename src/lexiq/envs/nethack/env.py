@@ -86,12 +86,7 @@ class NetHackTextEnv(TextEnv):
         return text, {**self._info(obs, info, True, None), "action": None}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if self._over:
-            raise RuntimeError("the episode is over; call reset() to play again")
-        if not isinstance(action, str):
-            raise TypeError(f"a NetHack text action must be a string, got {type(action).__name__}")
+        self.check_step(action, "NetHack text", self._started, self._over)
         index = parse_action(action)
         obs, reward, terminated, truncated, info = self.nle.step(FALLBACK if index is None else index)
         self._steps += 1

@@ -163,12 +163,7 @@ class TextWorldEnv(TextEnv):
         return text, dict(self._info)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if self._over:
-            raise RuntimeError("the episode is over; call reset() to play again")
-        if not isinstance(action, str):
-            raise TypeError(f"a TextWorld action must be a string, got {type(action).__name__}")
+        self.check_step(action, "TextWorld", self._started, self._over)
         state, _, _ = self._env(self._game).step(play_command(action))
         text = clean_feedback(state["feedback"])
         self._info = self._make_info(state)

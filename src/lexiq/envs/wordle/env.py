@@ -96,10 +96,7 @@ class WordleEnv(TextEnv):
         return "", self._info(valid=True)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if not isinstance(action, str):
-            raise TypeError(f"a Wordle action must be a string, got {type(action).__name__}")
+        self.check_step(action, "Wordle", self._started)
         self._state = self._state.step(action, self.np_random)  # raises GameOverError after the end
         s = self._state
         valid = s.patterns[-1] is not None
