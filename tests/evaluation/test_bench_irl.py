@@ -109,3 +109,6 @@ def test_pretrained_mode_fine_tunes_a_local_model_with_lora(tmp_path):
         assert json.loads((policy / "lexiq.json").read_text())["lora"]["r"] == 16
     with pytest.raises(ConfigError, match="--quick and --pretrained"):
         run_irl_benchmark(str(tmp_path / "x"), quick=True, pretrained=str(base))
+    with pytest.raises(ConfigError, match="--pretrained .*no_such_model: model directory does not exist") as err:
+        run_irl_benchmark(str(tmp_path / "y"), pretrained=str(tmp_path / "no_such_model"))
+    assert "\n" not in str(err.value) and not (tmp_path / "y").exists()  # nothing written

@@ -10,6 +10,7 @@ from accelerate.utils import set_seed
 
 pytest.importorskip("peft")
 
+from lexiq.config import ConfigError  # noqa: E402
 from lexiq.data.episode import Episode, Turn  # noqa: E402
 from lexiq.data.jsonl import write_episodes  # noqa: E402
 from lexiq.models.byte_tokenizer import byte_tokenizer  # noqa: E402
@@ -78,8 +79,8 @@ def test_lora_training_lowers_the_loss_freezes_the_base_and_saves_merged_weights
 
 def test_lora_errors_are_one_line():
     tok = byte_tokenizer()
-    with pytest.raises(ValueError, match="lora_targets='nonexistent_proj'") as err:
+    with pytest.raises(ConfigError, match="lora_targets='nonexistent_proj'") as err:
         build_model(ModelConfig(path="tiny", tokenizer="bytes", lora_r=2, lora_targets="nonexistent_proj"), tok)
     assert "\n" not in str(err.value)
-    with pytest.raises(ValueError, match="lora_r=-1"):
+    with pytest.raises(ConfigError, match="lora_r=-1"):
         build_model(ModelConfig(path="tiny", tokenizer="bytes", lora_r=-1), tok)

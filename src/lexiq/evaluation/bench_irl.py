@@ -210,6 +210,13 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
     if pretrained is not None:
         if quick:
             raise ConfigError("bench irl: --quick and --pretrained exclude each other (the quick task is from scratch)")
+        from lexiq.models.model import ModelLoadError, check_model_dir
+        from lexiq.models.pretrained import OFFLINE_MODELS, resolve
+
+        try:  # before any run starts: an unprepared or missing model is one line here, not one per worker
+            check_model_dir(resolve(pretrained) if pretrained in OFFLINE_MODELS else pretrained)
+        except ModelLoadError as exc:
+            raise ConfigError(f"--pretrained {pretrained}: {exc}") from None
         mode_overrides = {**PRETRAINED, "overrides": [f"model.path={pretrained}", *PRETRAINED["overrides"]],
                           **(mode_overrides or {})}
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)

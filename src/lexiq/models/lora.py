@@ -17,8 +17,10 @@ from typing import Any
 
 from torch import nn
 
+from lexiq.config import ConfigError
 
-class LoraUnavailableError(ImportError):
+
+class LoraUnavailableError(ConfigError):
     """``model.lora_r > 0`` without the ``peft`` package."""
 
 
@@ -35,12 +37,12 @@ def add_lora(lm: nn.Module, r: int, alpha: float, dropout: float, targets: str) 
     except ImportError:  # pragma: no cover - depends on the environment
         raise LoraUnavailableError("model.lora_r > 0 needs the peft package: pip install 'lexiq[lora]'") from None
     if r < 1:
-        raise ValueError(f"model.lora_r={r}: expected a rank of at least 1 (0 trains every weight)")
+        raise ConfigError(f"model.lora_r={r}: expected a rank of at least 1 (0 trains every weight)")
     names = targets.strip()
     target_modules: str | list[str] = names if names == "all-linear" else [n.strip() for n in names.split(",")
                                                                           if n.strip()]
     if not target_modules:
-        raise ValueError(f"model.lora_targets={targets!r}: expected module names or 'all-linear'")
+        raise ConfigError(f"model.lora_targets={targets!r}: expected module names or 'all-linear'")
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
                         task_type="CAUSAL_LM")
     try:
@@ -48,7 +50,7 @@ def add_lora(lm: nn.Module, r: int, alpha: float, dropout: float, targets: str) 
             warnings.filterwarnings("ignore", message="fan_in_fan_out is set to False")
             return get_peft_model(lm, config)
     except ValueError as err:  # peft names the modules it could not find
-        raise ValueError(f"model.lora_targets={targets!r}: {str(err).splitlines()[0]}") from None
+        raise ConfigError(f"model.lora_targets={targets!r}: {str(err).splitlines()[0]}") from None
 
 
 def merged_copy(lm: nn.Module) -> nn.Module:

@@ -99,7 +99,9 @@ def build_model(cfg: ModelConfig, tokenizer: Any) -> LexiqModel:
     """A fresh preset model sized to ``tokenizer``, or a loaded local directory (heads included if saved); with
     ``cfg.lora_r > 0`` its backbone carries LoRA adapters (:mod:`lexiq.models.lora`)."""
     if cfg.lora_r < 0:
-        raise ValueError(f"model.lora_r={cfg.lora_r}: expected 0 (train every weight) or a positive rank")
+        from lexiq.config import ConfigError
+
+        raise ConfigError(f"model.lora_r={cfg.lora_r}: expected 0 (train every weight) or a positive rank")
     model = _backbone(cfg, tokenizer)
     if cfg.lora_r > 0:
         from lexiq.models.lora import add_lora, trainable_fraction
