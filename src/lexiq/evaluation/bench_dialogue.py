@@ -73,7 +73,7 @@ FULL: dict[str, Any] = {
     "train_conversations": None, "candidate_replies": 2000, "validation_replies": 200, "test_replies": 1000,
     "seeds": 2, "n_candidates": 5, "positive_rate": 0.3, "ilql_betas": [0.5, 1.0, 4.0],
     "reply_speakers": ["agent"],
-    "tf_steps": 3000, "rl_epochs": 1.6, "select_evaluations": 8,
+    "tf_steps": 3000, "rl_epochs": 3.2, "select_evaluations": 8,
     # the recipe that beats the majority rate on Taskmaster-4 (docs/benchmarks.md); the MiniLM preset did not
     "reward_model": {"path": "small", "tokenizer": "bytes", "steps": 1500, "max_length": 512, "lr": 0.001,
                      "shape": {"arch": "llama", "n_layer": 2, "n_embd": 128, "n_head": 4, "n_positions": 512}},
