@@ -16,6 +16,12 @@ scheduler, RNG states and the data position) and continues exactly where that ru
 of later steps (logged by the interrupted run after its last checkpoint) are dropped, so every step is logged once.
 A run that starts from step 0 in an existing ``output_dir`` starts a new ``metrics.jsonl``.
 
+Models: a :class:`~lexiq.models.model.LexiqModel`, or any ``torch.nn.Module`` whose ``forward(batch, objective)``
+returns ``(loss, metrics)`` — :class:`ObjectiveModule` gives a plain network (the Messenger agents' EMMA) that
+``forward``, so grid agents train through this loop too. Throughput is logged per token
+(``charts/tokens_per_second``) when batches carry an ``attention_mask``, else per example
+(``charts/examples_per_second``).
+
 Best-checkpoint selection: with ``best_metric`` set, every evaluation whose metric improves on the best so far
 keeps a CPU copy of the weights, and the run ends with the best ones (the paper recipes that choose the checkpoint
 by validation loss, e.g. Sodhi et al. 2023's ``load_best_model_at_end``). A resumed run starts its selection anew
@@ -34,9 +40,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lexiq.models.model import LexiqModel
 from lexiq.objectives.base import Objective
 
 
@@ -162,6 +168,26 @@ class _Loggers:
             self.wandb.finish()
 
 
+class ObjectiveModule(nn.Module):
+    """Wraps a network that is not a :class:`~lexiq.models.model.LexiqModel` so :func:`train` can call it:
+    ``forward(batch, objective)`` is ``objective.loss(self.net, batch)`` (through ``forward``, so DDP/FSDP
+    wrappers see the computation)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, batch: dict[str, torch.Tensor], objective: Any) -> Any:
+        return objective.loss(self.net, batch)
+
+
+def _batch_size_in(batch: dict[str, torch.Tensor]) -> tuple[int, str]:
+    """(tokens of a token batch, else examples; the unit's name) for the throughput chart."""
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum()), "tokens"
+    return int(next(iter(batch.values())).shape[0]), "examples"
+
+
 def _drop_logged_after(metrics_path: Path, step: int) -> None:
     """Forget the ``metrics.jsonl`` lines of steps after ``step``: a run killed between two checkpoints logged
     steps that the resumed run trains (and logs) again."""
@@ -227,15 +253,16 @@ def _check_accumulation(accelerator: Any, cfg: TrainConfig) -> None:
 
 def train(
     objective: Objective,
-    model: LexiqModel,
+    model: nn.Module,
     dataset: Dataset,
     collate_fn: Callable[[list[Any]], dict[str, torch.Tensor]],
     cfg: TrainConfig,
-    evaluate: Callable[[LexiqModel, int], dict[str, float]] | None = None,
+    evaluate: Callable[[Any, int], dict[str, float]] | None = None,
     run_config: dict[str, Any] | None = None,
     accelerator: Any = None,
 ) -> dict[str, Any]:
-    """Train ``model`` with ``objective`` on ``dataset``; returns a summary (steps, seconds, last metrics)."""
+    """Train ``model`` (a LexiqModel, or any module with ``forward(batch, objective) -> (loss, metrics)``) with
+    ``objective`` on ``dataset``; returns a summary (steps, seconds, last metrics)."""
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, GradientAccumulationPlugin, set_seed
 
@@ -277,7 +304,7 @@ def train(
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    unwrapped: LexiqModel = accelerator.unwrap_model(model)
+    unwrapped: Any = accelerator.unwrap_model(model)
 
     step = 0
     micro = 0
@@ -302,6 +329,7 @@ def train(
     window: dict[str, float] = {}
     window_count = 0
     tokens_window = 0
+    unit = "tokens"
     t_window = time.perf_counter()
     t_start = time.perf_counter()
     last_metrics: dict[str, float] = {}
@@ -335,7 +363,8 @@ def train(
             for k, v in metrics.items():
                 window[k] = window.get(k, 0.0) + float(v)
             window_count += 1
-            tokens_window += int(batch["attention_mask"].sum())
+            count, unit = _batch_size_in(batch)
+            tokens_window += count
             if not accelerator.sync_gradients:
                 continue
             objective.after_optimizer_step(unwrapped)
@@ -346,15 +375,15 @@ def train(
                 vals = accelerator.reduce(vals, reduction="sum")
                 elapsed = time.perf_counter() - t_window
                 last_metrics = {k: float(v) for k, v in zip(sorted(window), vals[:-1].tolist(), strict=True)}
-                last_metrics["charts/tokens_per_second"] = float(vals[-1]) / max(elapsed, 1e-9)
+                last_metrics[f"charts/{unit}_per_second"] = float(vals[-1]) / max(elapsed, 1e-9)
                 last_metrics["charts/lr"] = scheduler.get_last_lr()[0]
                 last_metrics["charts/epoch"] = micro / batches_per_epoch
                 loggers.log(step, last_metrics)
                 if bar is not None:
                     losses = [k for k in sorted(last_metrics) if k.startswith("losses/")]
                     main_loss = last_metrics.get("losses/total", last_metrics[losses[0]] if losses else float("nan"))
-                    bar.set_postfix(loss=f"{main_loss:.4f}",
-                                    tok_s=f"{last_metrics['charts/tokens_per_second']:.0f}")
+                    rate = {"tok_s" if unit == "tokens" else "ex_s": f"{last_metrics[f'charts/{unit}_per_second']:.0f}"}
+                    bar.set_postfix(loss=f"{main_loss:.4f}", **rate)
                 window, window_count, tokens_window = {}, 0, 0
                 t_window = time.perf_counter()
             if bar is not None:

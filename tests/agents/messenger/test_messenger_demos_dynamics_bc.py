@@ -82,9 +82,17 @@ def test_dynamics_loss_decreases_on_a_few_demonstrations(tmp_path, demos2, table
     start, _ = probe.loss_and_accuracy(data.obs(idx), data.next_frames(idx))
     result = train_dynamics(cfg, train, val, table2, tmp_path / "dyn")
     lines = [json.loads(line) for line in (tmp_path / "dyn" / "metrics.jsonl").read_text().splitlines()]
-    assert lines[-1]["losses/dynamics"] < start.item() * 0.7
-    assert lines[-1]["losses/val_dynamics"] < start.item()
+    train_lines = [r for r in lines if "losses/dynamics" in r]
+    val_lines = [r for r in lines if "eval/validation/losses/dynamics" in r]
+    assert [r["step"] for r in val_lines] == [30, 60]  # the one trainer's evaluation schedule
+    assert train_lines[-1]["charts/examples_per_second"] > 0  # no token batches: throughput per example
+    assert train_lines[-1]["losses/dynamics"] < start.item() * 0.7
+    assert val_lines[-1]["eval/validation/losses/dynamics"] < start.item()
     assert 0.0 <= result["best"]["accuracy"] <= 1.0 and result["best"]["step"] in (30, 60)
+    # the kept weights are those of the best validation occupied-cell accuracy
+    best_line = max(val_lines, key=lambda r: r["eval/validation/occupied_accuracy"])
+    assert result["best"]["step"] == best_line["step"]
+    assert result["best"]["occupied_accuracy"] == pytest.approx(best_line["eval/validation/occupied_accuracy"])
     assert (tmp_path / "dyn" / "checkpoint.pt").exists()
     assert train_dynamics(cfg, train, val, table2, tmp_path / "dyn") == result  # reused
 

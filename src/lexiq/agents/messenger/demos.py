@@ -151,3 +151,22 @@ class TransitionSet:
 
     def next_frames(self, idx: np.ndarray) -> np.ndarray:
         return self.frames[self.next[idx]]
+
+    def batch(self, idx: np.ndarray, device: Any = "cpu") -> dict[str, Any]:
+        """:meth:`obs` plus ``next_frames`` and ``actions`` (when recorded) of steps ``idx`` as tensors: what the
+        Messenger objectives of :mod:`lexiq.train` read."""
+        import torch
+
+        out = self.obs(idx, device)
+        out["next_frames"] = torch.from_numpy(self.next_frames(idx)).to(device)
+        if self.actions is not None:
+            out["actions"] = torch.from_numpy(self.actions[idx]).long().to(device)
+        return out
+
+    def __getitem__(self, i: int) -> int:
+        """The index itself: a DataLoader over this set yields indices and :meth:`collate` builds the batch."""
+        return i
+
+    def collate(self, indices: list[int]) -> dict[str, Any]:
+        """A :meth:`batch` on the CPU (the trainer moves it to the model's device)."""
+        return self.batch(np.asarray(indices, dtype=np.int64))

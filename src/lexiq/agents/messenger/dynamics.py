@@ -21,13 +21,14 @@ moves, so the entities-only target is a copy task, while the avatar's next cell 
 Training (upstream: batch 32, Adam lr 1e-5, fp16, gradient-norm clip 10, ≤ 1,000 steps, validation every 100
 steps, best checkpoint by validation accuracy); lexiq trains in float32 (CPU) and by default keeps the best
 validation ``occupied_accuracy`` (``select``), because the all-cells accuracy of an all-empty prediction is
-already ~0.965 and the upstream criterion then keeps an untrained-looking model. Logged to ``metrics.jsonl``:
-``losses/dynamics``, ``charts/val_accuracy``, ``charts/val_occupied_accuracy``, ``losses/val_dynamics``.
+already ~0.965 and the upstream criterion then keeps an untrained-looking model. Trained by the one trainer
+(:mod:`lexiq.train`, objective :class:`MessengerDynamics`), which logs to ``metrics.jsonl``: ``losses/dynamics``,
+``charts/train_accuracy``, and every ``eval_every`` steps ``eval/validation/losses/dynamics``,
+``eval/validation/accuracy``, ``eval/validation/occupied_accuracy``.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,10 +40,10 @@ from torch import nn
 
 from lexiq.agents.messenger.demos import Demos, TransitionSet
 from lexiq.agents.messenger.emma import Emma, EmmaConfig, Obs, load_emma, save_emma
-from lexiq.agents.messenger.runlog import MetricsLog, finished, start, write_results
+from lexiq.agents.messenger.runlog import finished, start, write_results
 from lexiq.agents.messenger.text_encoder import SentenceTable
 from lexiq.envs.messenger.entities import GRID, N_IDS
-from lexiq.models.device import default_device
+from lexiq.objectives.base import Objective
 
 
 @dataclass
@@ -96,7 +97,8 @@ class DynamicsModel(nn.Module):
 
     def targets(self, next_frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Multi-hot ``(B, 10, 10, K)`` floats or ids ``(B, 10, 10, layers)`` of the next frames."""
-        ids = torch.as_tensor(np.asarray(next_frames)).long()[..., : self.layers].to(self.emma.device)
+        frames = next_frames if isinstance(next_frames, torch.Tensor) else torch.from_numpy(np.asarray(next_frames))
+        ids = frames.long()[..., : self.layers].to(self.emma.device)
         if self.target == "layered":
             return ids
         hot = F.one_hot(ids, N_IDS).amax(dim=-2).float()
@@ -140,12 +142,36 @@ def validate(model: DynamicsModel, data: TransitionSet, limit: int, batch_size: 
             "occupied_accuracy": totals["occupied_accuracy"] / max(occ_weight, 1)}
 
 
+class MessengerDynamics(Objective):
+    """The dynamics loss of the module docstring as a :mod:`lexiq.train` objective on
+    :meth:`~lexiq.agents.messenger.demos.TransitionSet.batch` batches (the actions are not read)."""
+
+    name = "messenger_dynamics"
+    uses_environment = False
+
+    def loss(self, model: DynamicsModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, stats = model.loss_and_accuracy(batch, batch["next_frames"])
+        return loss, {"losses/dynamics": loss.item(), "charts/train_accuracy": stats["accuracy"]}
+
+    def loss_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.tensor(batch["next_frames"].shape[0])
+
+    def after_optimizer_step(self, model: Any) -> None:
+        model.net.emma.zero_padding()
+
+
+SELECT_KEYS = {"loss": "validation/losses/dynamics", "accuracy": "validation/accuracy",
+               "occupied_accuracy": "validation/occupied_accuracy"}
+
+
 def train_dynamics(cfg: DynamicsConfig, train: Demos, val: Demos, table: SentenceTable, out: str | Path,
                    cache_dir: str | None = None) -> dict[str, Any]:
-    """Train a dynamics model on ``train``, keep the best on ``val``, save ``<out>/checkpoint.pt``; returns (and
-    writes to ``<out>/results.json``) the best validation scores. A finished run of the same configuration and
-    data in ``out`` is reused."""
-    from tqdm.auto import tqdm
+    """Train a dynamics model on ``train`` through the one trainer (:func:`lexiq.train.train`: Adam, gradient
+    clip ``max_grad_norm``), keep the best on ``val`` (``train.best_metric``), save ``<out>/checkpoint.pt``;
+    returns (and writes to ``<out>/results.json``) the best validation scores. A finished run of the same
+    configuration and data in ``out`` is reused."""
+    from lexiq.train import ObjectiveModule, TrainConfig
+    from lexiq.train import train as run_trainer
 
     record = {"dynamics": asdict(cfg) | {"progress": None}, "train": train.summary(), "val": val.summary(),
               "table": table.digest()}
@@ -154,39 +180,25 @@ def train_dynamics(cfg: DynamicsConfig, train: Demos, val: Demos, table: Sentenc
         return done
     out = start(out, record)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = DynamicsModel(Emma(cfg.emma, table, cache_dir), cfg.target, cfg.predict_avatar).to(default_device())
+    model = DynamicsModel(Emma(cfg.emma, table, cache_dir), cfg.target, cfg.predict_avatar)
     train_set, val_set = TransitionSet(train, table), TransitionSet(val, table)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    log = MetricsLog(out)
-    best: dict[str, Any] = {}
-    sign = -1.0 if cfg.select == "loss" else 1.0
-    best_state = None
-    t0 = time.perf_counter()
-    bar = tqdm(range(1, cfg.steps + 1), desc="dynamics", disable=not cfg.progress, leave=False)
-    for step in bar:
-        idx = rng.integers(0, len(train_set), cfg.batch_size)
-        loss, stats = model.loss_and_accuracy(train_set.obs(idx, model.emma.device), train_set.next_frames(idx))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        opt.step()
-        model.emma.zero_padding()
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            v = validate(model, val_set, cfg.val_transitions)
-            log.write(step, {"losses/dynamics": loss.item(), "charts/train_accuracy": stats["accuracy"],
-                             "losses/val_dynamics": v["loss"], "charts/val_accuracy": v["accuracy"],
-                             "charts/val_occupied_accuracy": v["occupied_accuracy"]})
-            bar.set_postfix(val_acc=f"{v['accuracy']:.4f}", occ=f"{v['occupied_accuracy']:.3f}")
-            if not best or sign * v[cfg.select] > sign * best[cfg.select]:
-                best = {"step": step, **v}
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    assert best_state is not None
-    model.load_state_dict(best_state)
+
+    def evaluate(module: Any, step: int) -> dict[str, float]:
+        v = validate(module.net, val_set, cfg.val_transitions)
+        return {SELECT_KEYS[k]: v[k] for k in SELECT_KEYS}
+
+    tcfg = TrainConfig(output_dir=str(out), max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                       betas=[0.9, 0.999], max_grad_norm=cfg.max_grad_norm, seed=cfg.seed,
+                       log_every=min(10, cfg.eval_every), eval_every=cfg.eval_every,
+                       best_metric=SELECT_KEYS[cfg.select], greater_is_better=cfg.select != "loss",
+                       report_to=[], progress=cfg.progress)
+    summary = run_trainer(MessengerDynamics(), ObjectiveModule(model), train_set, train_set.collate, tcfg,
+                          evaluate=evaluate)
+    best = {"step": summary["best"]["step"], **{k: summary["eval"][key] for k, key in SELECT_KEYS.items()}}
     model.cpu()
     save_emma(str(out / "checkpoint.pt"), model.emma,
               {"dynamics": asdict(cfg), "head": model.head.state_dict(), "best": best})
-    results = {"best": best, "train_seconds": time.perf_counter() - t0, "transitions": len(train_set),
+    results = {"best": best, "train_seconds": summary["train_seconds"], "transitions": len(train_set),
                "val_transitions": min(cfg.val_transitions, len(val_set))}
     write_results(out, results)
     return results

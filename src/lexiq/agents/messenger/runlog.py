@@ -27,6 +27,12 @@ class MetricsLog:
             f.write(json.dumps({"step": step, **clean}) + "\n")
 
 
+def append_metrics(out: str | Path, step: int, values: dict[str, Any]) -> None:
+    """Add one line to an existing ``<out>/metrics.jsonl`` (e.g. a final evaluation after training)."""
+    with (Path(out) / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": step, **values}) + "\n")
+
+
 def finished(out: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
     """The ``results.json`` of a finished run of ``config`` in ``out``, else None."""
     out = Path(out)
