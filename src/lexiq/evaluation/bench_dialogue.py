@@ -38,14 +38,21 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from lexiq.config import ConfigError, apply_overrides
-from lexiq.evaluation.bench_runs import digest, fingerprint, preset, preset_job, sample
+from lexiq.evaluation.bench_runs import (
+    digest,
+    fingerprint,
+    machine_description,
+    preset,
+    preset_job,
+    sample,
+    write_results,
+)
 
 METHODS = ("tf", "tf_gold", "tf_top", "dt", "ilql", "ilql_rerank")
 OBJECTIVE = {"tf": "bc", "tf_gold": "filtered_bc", "tf_top": "filtered_bc", "dt": "dt", "ilql": "ilql"}
@@ -237,7 +244,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     entries of the mode (tests use toy sizes)."""
     from lexiq.data.dialogue import reply_episodes
     from lexiq.data.loaders import load
-    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, run_jobs, write_data_once
 
     if dataset not in DATASETS:
         raise ConfigError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)}")
@@ -341,11 +348,10 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
         "candidates": candidate_info,
         "reward_model": {"path": reward_model, "validation": rm_result.get("validation")},
         "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,
-        "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
+        "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     return result
 
 

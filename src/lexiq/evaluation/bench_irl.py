@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from lexiq.config import ConfigError
+from lexiq.evaluation.bench_runs import machine_description, write_results
 
 REPORTED = ("accuracy", "self_bleu", "entropy", "accuracy_sampled", "rouge_l", "reward_accuracy_spearman")
 DEFAULT_TD = 0.1
@@ -198,11 +198,9 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
     subset instead of the from-scratch modes."""
     from lexiq.evaluation.bench_runs import (
         bench_mode,
-        json_safe,
         parallel_calls,
         preset_job,
         run_jobs,
-        torch_threads,
         write_data_once,
     )
 
@@ -243,14 +241,13 @@ def run_irl_benchmark(out: str, quick: bool = False, seeds: int | None = None, o
         "td_weights": {name: (0.0 if name == "mle" else methods[name][2]["objective"]["td_weight"])
                        for name in methods},
         "quick": quick, "pretrained": pretrained, "seeds": n_seeds, "jobs": jobs, "mode": mode,
-        "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
+        "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
     if mode.get("temperatures"):
         result |= _equal_diversity({name: [evaluated[name, s][1] for s in range(n_seeds)] for name in methods},
                                    mode["temperatures"], mode["temperature"])
-    (out_dir / "results.json").write_text(json.dumps(json_safe(result), indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     _plot(result, out_dir / "accuracy_vs_diversity.png")
     return result
 

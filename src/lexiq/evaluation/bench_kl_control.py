@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from lexiq.config import ConfigError, deep_merge
+from lexiq.evaluation.bench_runs import machine_description, write_results
 
 METHODS = ("prior", "batch_q", "psi", "kl_control", "kl_psi_mc", "model_avg")
 # every row's Q is the logits minus the starting model's log-normaliser (kl_q.py: "Normalised Q"), so the rows
@@ -172,7 +172,6 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
         preset_job,
         run_jobs,
         sample,
-        torch_threads,
         write_data_once,
     )
 
@@ -248,11 +247,10 @@ def run_kl_control_benchmark(out: str, quick: bool = False, seeds: int | None = 
         "dataset": {"name": "taskmaster4", "train_conversations": len(train_convs), "train_replies": len(train_eps),
                     "test_replies": len(test_eps)},
         "objectives": Q_OBJECTIVES, "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,
-        "machine": f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}",
+        "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     _plot(result, out_dir / "results.png")
     return result
 

@@ -30,8 +30,6 @@ stage 2 with the paper's EMMA sizes.
 
 from __future__ import annotations
 
-import json
-import platform
 import statistics
 import time
 from dataclasses import asdict
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from lexiq.config import ConfigError, apply_overrides, deep_merge, from_dict
+from lexiq.evaluation.bench_runs import machine_description, write_results
 
 METHODS = ("tabula_rasa", "init_only", "ldd", "bc")
 
@@ -230,7 +229,7 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
     from lexiq.agents.messenger.text_encoder import messenger_table
     from lexiq.envs.messenger.expert import evaluate_expert
     from lexiq.envs.messenger.games import check_stage
-    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, torch_threads
+    from lexiq.evaluation.bench_runs import bench_mode, parallel_calls
 
     t0 = time.perf_counter()
     mode, n_seeds, _ = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, None)
@@ -311,10 +310,9 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         "eval_split": ppo.eval_split,
         "eval_episodes": ppo.eval_episodes,
         "config": {k: asdict(v) for k, v in cfgs.items()},
-        "machine": f"{platform.processor() or platform.machine()}, {torch_threads()} torch threads",
+        "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     _plot(result, out_dir / "winrate.png")
     return result

@@ -272,6 +272,24 @@ def bench_mode(quick_mode: dict[str, Any], full_mode: dict[str, Any], quick: boo
     return mode, n_seeds, list(mode.get("overrides", [])) + list(overrides or [])
 
 
+def machine_description() -> str:
+    """The ``machine`` entry of a benchmark's results.json: processor and torch threads."""
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, torch threads {torch_threads()}"
+
+
+def write_results(out_dir: Path, result: dict[str, Any], table: str) -> None:
+    """Write a benchmark's ``results.json`` (NaN as null; through a temporary file, so a partial file is never
+    left) and ``results.md`` (``table``)."""
+    import json
+
+    tmp = out_dir / "results.json.tmp"
+    tmp.write_text(json.dumps(json_safe(result), indent=2))
+    tmp.replace(out_dir / "results.json")
+    (out_dir / "results.md").write_text(table)
+
+
 def machine_line(result: dict[str, Any]) -> str:
     """The last line of a benchmark's results.md: machine and wall time."""
     return f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s."

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from dataclasses import asdict
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lexiq.config import ConfigError, apply_overrides, deep_merge
+from lexiq.evaluation.bench_runs import machine_description, write_results
 
 METHODS = ("bc", "filtered_bc", "ilql")
 DECODES = ("admissible", "generate")
@@ -252,7 +252,6 @@ def run_textworld_benchmark(out: str, quick: bool = False, seeds: int | None = N
         bench_mode,
         parallel_calls,
         run_jobs,
-        torch_threads,
         write_data_once,
     )
 
@@ -319,11 +318,10 @@ def run_textworld_benchmark(out: str, quick: bool = False, seeds: int | None = N
         "quick": quick,
         "seeds": n_seeds,
         "jobs": jobs,
-        "machine": f"{platform.processor() or platform.machine()}, {torch_threads()} torch threads",
+        "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     return result
 
 

@@ -16,14 +16,13 @@ The normalised score follows LMRL-Gym: 0 = the minimum return (−6), 50 = the d
 
 from __future__ import annotations
 
-import json
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from lexiq.config import apply_overrides, deep_merge
+from lexiq.evaluation.bench_runs import machine_description, write_results
 
 METHODS = ["bc", "filtered_bc", "mc_returns", "ilql"]
 MIN_RETURN = -6.0
@@ -119,7 +118,7 @@ def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None
     size (tests use tiny values); ``jobs`` runs train at once (:mod:`lexiq.evaluation.bench_runs`). Running it
     again into the same ``out`` reuses finished runs and resumes interrupted ones."""
     from lexiq.envs.wordle.datasets import dataset_stats, generate_dataset
-    from lexiq.evaluation.bench_runs import TrainJob, bench_mode, run_jobs, torch_threads, write_data_once
+    from lexiq.evaluation.bench_runs import TrainJob, bench_mode, run_jobs, write_data_once
     from lexiq.evaluation.metrics import mean_stderr, normalized_score
 
     t0 = time.perf_counter()
@@ -176,11 +175,10 @@ def run_wordle_benchmark(out: str, quick: bool = False, seeds: int | None = None
         "quick": quick,
         "seeds": n_seeds,
         "jobs": jobs,
-        "machine": f"{platform.processor() or platform.machine()}, {torch_threads()} cores, torch {_torch_version()}",
+        "machine": f"{machine_description()}, torch {_torch_version()}",
         "wall_seconds": time.perf_counter() - t0,
     }
-    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "results.md").write_text(_table(result))
+    write_results(out_dir, result, _table(result))
     _plot(methods_out, dataset, anchor["mean_return"], out_dir / "returns.png")
     return result
 
