@@ -23,7 +23,8 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
    test games left, training games right).
 
 The dynamics model trains alongside the first tabula-rasa and BC runs (``--jobs``); finished pieces (demonstrations,
-dynamics model, runs) of the same configuration are reused when the command is run again. ``--quick`` is stage 1
+dynamics model, runs) of the same configuration are reused when the command is run again, and an interrupted PPO
+run continues from its last evaluation (``resume.pt``, :mod:`~lexiq.agents.messenger.ppo`). ``--quick`` is stage 1
 with a small EMMA (sized to finish in about 20 minutes with ``--seeds 3 --jobs 2`` on 2 CPU cores); the full mode is
 stage 2 with the paper's EMMA sizes.
 """

@@ -4,6 +4,7 @@ trunk, the teacher stays frozen: the upstream bug of spec A.4.3 is not reproduce
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -113,3 +114,44 @@ def test_short_stage1_run_learns_to_reach_entities(tmp_path, tiny):
     assert Path(tmp_path / "run" / "checkpoint.pt").exists()
     again = train_ppo(cfg, tmp_path / "run")  # a finished run of the same configuration is reused
     assert again["train_seconds"] == result["train_seconds"] and not math.isnan(again["final_win_rate"])
+
+
+def test_an_interrupted_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, tiny, monkeypatch):
+    """resume.pt after every evaluation: a run killed after its second evaluation and started again ends with the
+    same curve, weights and logged steps as a run that was never interrupted (all RNG and game states restored)."""
+    from lexiq.agents.messenger import ppo as ppo_module
+
+    cfg = PPOConfig(stage=1, manual="template", n_envs=4, rollout_steps=4, lr=3e-3, total_steps=96, eval_every=32,
+                    eval_episodes=8, eval_train_episodes=8, progress=False, emma=tiny(1))
+    whole = train_ppo(cfg, tmp_path / "whole")
+
+    real_update, calls = ppo_module.ppo_update, [0]
+
+    def dies_after_two_evaluations(*args, **kw):
+        calls[0] += 1
+        if calls[0] == 3:  # 2 updates = 32 steps: evaluated and resume.pt saved at step 32
+            raise KeyboardInterrupt
+        return real_update(*args, **kw)
+
+    monkeypatch.setattr(ppo_module, "ppo_update", dies_after_two_evaluations)
+    with pytest.raises(KeyboardInterrupt):
+        train_ppo(cfg, tmp_path / "cut")
+    monkeypatch.setattr(ppo_module, "ppo_update", real_update)
+    assert (tmp_path / "cut" / "resume.pt").exists() and not (tmp_path / "cut" / "results.json").exists()
+    assert torch.load(tmp_path / "cut" / "resume.pt", weights_only=False)["env_steps"] == 32
+    resumed = train_ppo(cfg, tmp_path / "cut")
+
+    assert resumed["steps"] == whole["steps"] == [0, 32, 64, 96]
+    assert resumed["win_rate"] == whole["win_rate"]
+    assert resumed["train_games_win_rate"] == whole["train_games_win_rate"]
+    a, _ = load_emma(str(tmp_path / "whole" / "checkpoint.pt"))
+    b, _ = load_emma(str(tmp_path / "cut" / "checkpoint.pt"))
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+
+    def steps(run: str) -> list[tuple[int, tuple[str, ...]]]:
+        lines = (tmp_path / run / "metrics.jsonl").read_text().splitlines()
+        return [(r["step"], tuple(sorted(r))) for r in map(json.loads, lines)]
+
+    assert steps("cut") == steps("whole")  # every update and evaluation logged once
+    assert not (tmp_path / "cut" / "resume.pt").exists()

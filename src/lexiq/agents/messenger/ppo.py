@@ -32,6 +32,12 @@ Logged to ``<out>/metrics.jsonl`` (one line per update; ``step`` = environment s
 rollout, sampled actions), ``charts/env_steps``, ``charts/sps``; evaluation lines carry ``charts/win_rate``,
 ``charts/eval_return`` (greedy + 5 % random on ``eval_episodes`` held-out games of ``eval_split``).
 Outputs: ``checkpoint.pt`` (final policy), ``results.json`` (the win-rate curve), ``config.json``.
+
+Resume: after every evaluation but the last the run saves ``resume.pt`` (policy, optimizer, the torch and NumPy
+random states, the games in progress, the curve so far). Calling :func:`train_ppo` again with the same
+configuration and output folder continues from it — ``metrics.jsonl`` lines logged after it are dropped — and ends
+exactly as an uninterrupted run would (on the CPU); ``resume.pt`` is deleted once ``results.json`` is written. A
+different configuration starts over.
 """
 
 from __future__ import annotations
@@ -311,7 +317,11 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
     done = finished(out, record)
     if done is not None:
         return done
-    out = start(out, record)
+    resume = _resume_state(out, record)
+    out = Path(out) if resume is not None else start(out, record)
+    resume_path = out / "resume.pt"
+    if resume is None:
+        resume_path.unlink(missing_ok=True)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = default_device()
@@ -321,7 +331,7 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
         raise ValueError(f"teacher {cfg.teacher}: {teacher.feature_dim} features, the policy has {model.feature_dim}")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     collector = Collector(cfg, model.table)
-    log = MetricsLog(out)
+    log = MetricsLog(out, keep_until=None if resume is None else resume["env_steps"])
     eval_kw = {"epsilon": cfg.eval_epsilon, "manual": cfg.manual, "root": cfg.root, "max_steps": cfg.max_steps}
     curve: dict[str, list[float]] = {"steps": [], "win_rate": [], "eval_return": [], "train_games_win_rate": []}
 
@@ -337,11 +347,35 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
             line["charts/train_games_win_rate"] = rt["win_rate"]
         log.write(step, line)
 
-    t0 = time.perf_counter()
-    run_eval(0)
-    eval_seconds = time.perf_counter() - t0
-    env_steps = 0
-    bar = tqdm(total=cfg.total_steps, desc=f"ppo seed {cfg.seed}", disable=not cfg.progress, leave=False)
+    def save_resume() -> None:
+        state = {"env_steps": env_steps, "elapsed": time.perf_counter() - t0, "eval_seconds": eval_seconds,
+                 "curve": curve, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+                 "collector": {k: v for k, v in collector.__dict__.items() if k not in ("cfg", "table")}}
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        tmp = resume_path.with_name("resume.pt.tmp")
+        torch.save(state, tmp)
+        tmp.replace(resume_path)
+
+    if resume is None:
+        t0 = time.perf_counter()
+        run_eval(0)
+        eval_seconds = time.perf_counter() - t0
+        env_steps = 0
+    else:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        torch.set_rng_state(resume["torch_rng"])
+        if "cuda_rng" in resume and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(resume["cuda_rng"])
+        rng.bit_generator.state = resume["numpy_rng"]
+        collector.__dict__.update(resume["collector"])
+        curve = resume["curve"]
+        env_steps, eval_seconds = resume["env_steps"], resume["eval_seconds"]
+        t0 = time.perf_counter() - resume["elapsed"]
+    bar = tqdm(total=cfg.total_steps, initial=env_steps, desc=f"ppo seed {cfg.seed}", disable=not cfg.progress,
+               leave=False)
     while env_steps < cfg.total_steps:
         buf = collector.collect(model, teacher)
         means = ppo_update(model, opt, buf, cfg, rng)
@@ -360,10 +394,27 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
             run_eval(env_steps)
             eval_seconds += time.perf_counter() - e0
             bar.set_postfix(win=f"{curve['win_rate'][-1]:.2f}")
+            if env_steps < cfg.total_steps:
+                save_resume()
     bar.close()
     save_emma(str(out / "checkpoint.pt"), model.cpu(), {"ppo": asdict(cfg)})
     results = {**curve, "final_win_rate": curve["win_rate"][-1], "best_win_rate": max(curve["win_rate"]),
                "env_steps": env_steps, "train_seconds": time.perf_counter() - t0, "eval_seconds": eval_seconds,
                "eval_split": cfg.eval_split, "eval_episodes": cfg.eval_episodes}
     write_results(out, results)
+    resume_path.unlink(missing_ok=True)
     return results
+
+
+def _resume_state(out: str | Path, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``resume.pt`` of an interrupted run of ``record`` in ``out`` (same ``config.json``), else None."""
+    import json
+
+    out = Path(out)
+    try:
+        saved = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if saved != json.loads(json.dumps(record)) or not (out / "resume.pt").exists():
+        return None
+    return torch.load(out / "resume.pt", map_location="cpu", weights_only=False)

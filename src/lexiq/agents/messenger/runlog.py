@@ -16,10 +16,15 @@ from typing import Any
 class MetricsLog:
     """Appends one JSON object per call to ``<out>/metrics.jsonl`` (keys such as ``losses/policy``)."""
 
-    def __init__(self, out: str | Path) -> None:
+    def __init__(self, out: str | Path, keep_until: int | None = None) -> None:
+        """Start an empty log, or with ``keep_until`` (a resumed run) keep the lines up to that step."""
         self.path = Path(out) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
+        kept = []
+        if keep_until is not None and self.path.exists():
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and json.loads(line)["step"] <= keep_until]
+        self.path.write_text("".join(line + "\n" for line in kept))
 
     def write(self, step: int, values: dict[str, Any]) -> None:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
