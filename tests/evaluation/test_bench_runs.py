@@ -128,3 +128,12 @@ def test_parallel_calls_keep_the_order_of_the_calls():
     assert seen == [(0, 32), (1, 9), (2, 1)]
     with pytest.raises(ConfigError, match="--jobs 0"):
         bench_runs.parallel_calls(operator.pow, calls, workers=0)
+
+
+def test_write_results_writes_strict_json_and_the_table(tmp_path):
+    (tmp_path / "results.json").write_text("old")
+    bench_runs.write_results(tmp_path, {"methods": {"bc": {"return": float("nan")}}, "n": 3}, "| table |\n")
+    assert json.loads((tmp_path / "results.json").read_text()) == {"methods": {"bc": {"return": None}}, "n": 3}
+    assert (tmp_path / "results.md").read_text() == "| table |\n"
+    assert not (tmp_path / "results.json.tmp").exists()
+    assert "torch threads" in bench_runs.machine_description()
