@@ -155,3 +155,21 @@ def test_an_interrupted_run_resumes_to_exactly_the_uninterrupted_result(tmp_path
 
     assert steps("cut") == steps("whole")  # every update and evaluation logged once
     assert not (tmp_path / "cut" / "resume.pt").exists()
+
+
+def test_resuming_drops_later_and_torn_log_lines_and_names_a_bad_checkpoint(tmp_path, tiny):
+    from lexiq.agents.messenger.runlog import MetricsLog
+    from lexiq.train import TrainError
+
+    (tmp_path / "metrics.jsonl").write_text('{"step": 32, "a": 1}\n{"step": 64, "a": 2}\n{"step": 96, "a"')
+    MetricsLog(tmp_path, keep_until=64)  # a run killed while writing its last line
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 32, "a": 1}\n{"step": 64, "a": 2}\n'
+    MetricsLog(tmp_path, keep_until=32).write(48, {"x": float("nan")})
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 32, "a": 1}\n{"step": 48, "x": null}\n'
+
+    cfg = _cfg(tiny(1))
+    train_ppo(cfg, tmp_path / "run")
+    (tmp_path / "run" / "results.json").unlink()
+    (tmp_path / "run" / "resume.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(TrainError, match=r"resume\.pt: unreadable resume checkpoint .*delete it"):
+        train_ppo(cfg, tmp_path / "run")

@@ -153,14 +153,13 @@ class TransitionSet:
         return self.frames[self.next[idx]]
 
     def batch(self, idx: np.ndarray, device: Any = "cpu") -> dict[str, Any]:
-        """:meth:`obs` plus ``next_frames`` and ``actions`` (when recorded) of steps ``idx`` as tensors: what the
+        """:meth:`obs` plus ``next_frames`` and the expert's ``actions`` of steps ``idx`` as tensors: what the
         Messenger objectives of :mod:`lexiq.train` read."""
         import torch
 
         out = self.obs(idx, device)
         out["next_frames"] = torch.from_numpy(self.next_frames(idx)).to(device)
-        if self.actions is not None:
-            out["actions"] = torch.from_numpy(self.actions[idx]).long().to(device)
+        out["actions"] = torch.from_numpy(self.actions[idx]).long().to(device)
         return out
 
     def __getitem__(self, i: int) -> int:

@@ -55,7 +55,7 @@ from torch import nn
 from lexiq.agents.messenger.emma import Emma, EmmaConfig, load_emma, save_emma
 from lexiq.agents.messenger.evaluate import evaluate, policy_obs
 from lexiq.agents.messenger.history import FrameHistory, frame
-from lexiq.agents.messenger.runlog import MetricsLog, finished, start, write_results
+from lexiq.agents.messenger.runlog import MetricsLog, finished, same_config, start, write_results
 from lexiq.models.device import default_device
 
 
@@ -408,13 +408,13 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
 
 def _resume_state(out: str | Path, record: dict[str, Any]) -> dict[str, Any] | None:
     """The ``resume.pt`` of an interrupted run of ``record`` in ``out`` (same ``config.json``), else None."""
-    import json
+    from lexiq.train import TrainError
 
-    out = Path(out)
+    path = Path(out) / "resume.pt"
+    if not same_config(out, record) or not path.exists():
+        return None
     try:
-        saved = json.loads((out / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if saved != json.loads(json.dumps(record)) or not (out / "resume.pt").exists():
-        return None
-    return torch.load(out / "resume.pt", map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line message
+        raise TrainError(f"{path}: unreadable resume checkpoint ({type(exc).__name__}); delete it to start the run "
+                         "over") from exc

@@ -13,40 +13,61 @@ from pathlib import Path
 from typing import Any
 
 
+def _line(step: int, values: dict[str, Any]) -> str:
+    """One ``metrics.jsonl`` line; NaN and infinities become null (strict JSON)."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
+    return json.dumps({"step": step, **clean}) + "\n"
+
+
+def _step_of(line: str) -> int | None:
+    """The step of a logged line, None for a line a killed run left half-written."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class MetricsLog:
     """Appends one JSON object per call to ``<out>/metrics.jsonl`` (keys such as ``losses/policy``)."""
 
     def __init__(self, out: str | Path, keep_until: int | None = None) -> None:
-        """Start an empty log, or with ``keep_until`` (a resumed run) keep the lines up to that step."""
+        """Start an empty log, or with ``keep_until`` (a resumed run) keep the complete lines up to that step."""
         self.path = Path(out) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kept = []
         if keep_until is not None and self.path.exists():
             kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line)["step"] <= keep_until]
+                    if (step := _step_of(line)) is not None and step <= keep_until]
         self.path.write_text("".join(line + "\n" for line in kept))
 
     def write(self, step: int, values: dict[str, Any]) -> None:
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
         with self.path.open("a") as f:
-            f.write(json.dumps({"step": step, **clean}) + "\n")
+            f.write(_line(step, values))
 
 
 def append_metrics(out: str | Path, step: int, values: dict[str, Any]) -> None:
     """Add one line to an existing ``<out>/metrics.jsonl`` (e.g. a final evaluation after training)."""
     with (Path(out) / "metrics.jsonl").open("a") as f:
-        f.write(json.dumps({"step": step, **values}) + "\n")
+        f.write(_line(step, values))
+
+
+def same_config(out: str | Path, config: dict[str, Any]) -> bool:
+    """Whether ``<out>/config.json`` holds ``config`` (as JSON would store it)."""
+    try:
+        saved = json.loads((Path(out) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return saved == json.loads(json.dumps(config))
 
 
 def finished(out: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
     """The ``results.json`` of a finished run of ``config`` in ``out``, else None."""
-    out = Path(out)
+    if not same_config(out, config):
+        return None
     try:
-        saved = json.loads((out / "config.json").read_text())
-        results = json.loads((out / "results.json").read_text())
+        return json.loads((Path(out) / "results.json").read_text())
     except (OSError, ValueError):
         return None
-    return results if saved == json.loads(json.dumps(config)) else None
 
 
 def start(out: str | Path, config: dict[str, Any]) -> Path:
