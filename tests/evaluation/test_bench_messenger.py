@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from lexiq.cli import main
-from lexiq.config import ConfigError
-from lexiq.evaluation.bench_messenger import METHODS, bench_configs, run_messenger_benchmark
+from lexiq.config import ConfigError, deep_merge
+from lexiq.envs.messenger.games import DEFAULT_MAX_STEPS
+from lexiq.evaluation.bench_messenger import FULL, METHODS, QUICK, bench_configs, run_messenger_benchmark
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +70,23 @@ def test_overrides_reach_the_configs_and_bad_input_is_a_clear_error(tmp_path, ca
     assert "--stage" in capsys.readouterr().err
     assert main(["bench", "messenger", "--methods", "ldd,nope", "--out", str(tmp_path / "b")]) == 2
     assert "--methods" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", [QUICK, FULL], ids=["quick", "full"])
+@pytest.mark.parametrize("stage", [1, 2, 3])
+def test_no_mode_cuts_returns_at_the_rollout_end(mode, stage):
+    """Every mode's PPO sees rewards beyond its rollout: bootstrapped (GAE) returns, or a rollout as long as the
+    episode cap (stage 1's 4 steps)."""
+    config = deep_merge(mode["config"], mode.get("stage_config", {}).get(stage, {}))
+    ppo = bench_configs(stage, config, [], manual="template")["ppo"]
+    cap = DEFAULT_MAX_STEPS[stage] if ppo.max_steps is None else ppo.max_steps
+    assert ppo.returns == "gae" or ppo.rollout_steps >= cap
+
+
+def test_the_stage_settings_reach_the_runs(tmp_path):
+    out = tmp_path / "bench"
+    toy = TOY | {"seeds": 1, "stage_config": {2: {"ppo": {"returns": "gae", "max_steps": 8}}}}
+    run_messenger_benchmark(str(out), quick=True, stage=2, mode_overrides=toy, methods=["tabula_rasa"],
+                            manual="template")
+    cfg = json.loads((out / "tabula_rasa_seed0" / "config.json").read_text())
+    assert (cfg["stage"], cfg["returns"], cfg["max_steps"], cfg["rollout_steps"]) == (2, "gae", 8, 4)

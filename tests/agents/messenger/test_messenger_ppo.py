@@ -173,3 +173,16 @@ def test_resuming_drops_later_and_torn_log_lines_and_names_a_bad_checkpoint(tmp_
     (tmp_path / "run" / "resume.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TrainError, match=r"resume\.pt: unreadable resume checkpoint .*delete it"):
         train_ppo(cfg, tmp_path / "run")
+
+
+def test_monte_carlo_returns_cut_by_a_short_rollout_are_warned_about(tmp_path, table1, tiny):
+    """Unbootstrapped returns over a rollout shorter than the episode cap never see a later reward: a warning."""
+    with pytest.warns(UserWarning, match="returns=mc with rollout_steps=2 < the episode cap 4"):
+        train_ppo(dataclasses.replace(_cfg(tiny(1)), rollout_steps=2, total_steps=16, eval_every=16), tmp_path / "a")
+    import warnings
+
+    for kw in ({"rollout_steps": 4}, {"rollout_steps": 2, "returns": "gae"}, {"rollout_steps": 2, "max_steps": 2}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            train_ppo(dataclasses.replace(_cfg(tiny(1)), total_steps=16, eval_every=16, **kw),
+                      tmp_path / "_".join(map(str, kw.values())))

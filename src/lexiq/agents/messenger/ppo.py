@@ -43,6 +43,7 @@ different configuration starts over.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +57,7 @@ from lexiq.agents.messenger.emma import Emma, EmmaConfig, load_emma, save_emma
 from lexiq.agents.messenger.evaluate import evaluate, policy_obs
 from lexiq.agents.messenger.history import FrameHistory, frame
 from lexiq.agents.messenger.runlog import MetricsLog, finished, same_config, start, write_results
+from lexiq.envs.messenger.games import DEFAULT_MAX_STEPS
 from lexiq.models.device import default_device
 
 
@@ -312,6 +314,11 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
 
     from lexiq.agents.messenger.dynamics import load_teacher
 
+    cap = DEFAULT_MAX_STEPS[cfg.stage] if cfg.max_steps is None else cfg.max_steps
+    if cfg.returns == "mc" and cfg.rollout_steps < cap:
+        warnings.warn(f"ppo: returns=mc with rollout_steps={cfg.rollout_steps} < the episode cap {cap}: Monte-Carlo "
+                      f"returns are cut at the rollout's end, so a reward more than {cfg.rollout_steps} steps ahead "
+                      "never reaches the policy; use returns=gae or rollout_steps >= the cap", stacklevel=2)
     record = asdict(cfg) | {"progress": None, "init_stamp": _file_stamp(cfg.init_from),
                             "teacher_stamp": _file_stamp(cfg.teacher)}
     done = finished(out, record)
