@@ -416,7 +416,7 @@ def _cmd_bench_dialogue(args: argparse.Namespace) -> int:
 
     result = run_dialogue_benchmark(out=args.out, dataset=args.dataset, quick=args.quick, seeds=args.seeds,
                                     overrides=args.overrides, reward_model=args.reward_model, root=args.root,
-                                    jobs=args.jobs)
+                                    jobs=args.jobs, pretrained=args.pretrained)
     print(json.dumps({"out": args.out, "methods": result["methods"]}, indent=2))
     return 0
 
@@ -676,6 +676,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                          "reward file)")
     _bench_arguments(bd, "small settings (a byte-level model, 600 conversations)", "1 quick, 2 full",
                      "runs/bench_dialogue")
+    bd.add_argument("--pretrained", default=None, metavar="NAME",
+                    help="fine-tune TF from an offline pretrained model (smollm2; `lexiq models prepare smollm2` "
+                         "first) or a local HF directory, with its tokenizer and 96/32-token windows (a GPU job)")
     bd.set_defaults(func=_cmd_bench_dialogue)
     bk = bsub.add_parser("kl_control", help="prior, batch Q, Ψ-learning, KL-control, MC dropout and model averaging on "
                                             "Taskmaster-4 chats with implicit rewards (docs/kl_control.md)")

@@ -121,3 +121,35 @@ def test_selected_runs_keep_their_best_validation_loss(tmp_path):
     assert not jobs["ilql_seed0"]["train"].get("best_metric")
     plain = _continued_jobs(mode, tmp_path, 1, ["train.batch_size=8"], None)
     assert not any(j.config["train"].get("best_metric") for j in plain)
+
+
+def test_pretrained_mode_starts_tf_from_a_local_model_with_the_paper_windows(tmp_path, monkeypatch):
+    import yaml
+
+    from lexiq.config import ConfigError
+    from lexiq.models.byte_tokenizer import byte_tokenizer
+    from lexiq.models.presets import ModelConfig, build_model
+
+    monkeypatch.setenv("LEXIQ_CACHE", str(tmp_path / "cache"))
+    tok = byte_tokenizer()
+    base = tmp_path / "base"
+    build_model(ModelConfig(path="tiny", tokenizer="bytes", arch="llama", n_positions=160), tok).save_pretrained(
+        base, tokenizer=tok)
+    out = tmp_path / "bench"
+    toy = {k: v for k, v in TOY.items() if k not in ("max_prompt_tokens", "max_new_tokens")} | {"seeds": 1}
+    result = run_dialogue_benchmark(str(out), root=str(FIXTURES), pretrained=str(base), mode_overrides=toy,
+                                    overrides=["train.batch_size=4", "train.progress=false", "train.report_to=[]"],
+                                    metrics=("chrf",))
+    assert result["pretrained"] == str(base) and result["methods"].keys() == set(METHODS)
+    assert (result["mode"]["max_prompt_tokens"], result["mode"]["max_new_tokens"]) == (96, 32)  # spec A.4
+    tf = yaml.safe_load((out / "tf_seed0" / "config.yaml").read_text())
+    assert tf["model"]["path"] == str(base) and tf["model"]["tokenizer"] is None
+    assert tf["data"]["max_length"] == 128 and tf["train"]["lr"] == 1e-4
+    dt = yaml.safe_load((out / "dt_seed0" / "config.yaml").read_text())
+    assert dt["model"]["path"] == str(out / "tf_seed0" / "policy") and dt["data"]["max_length"] == 128
+    assert "TF from" in (out / "results.md").read_text()
+    with pytest.raises(ConfigError, match="--quick and --pretrained"):
+        run_dialogue_benchmark(str(tmp_path / "x"), quick=True, pretrained=str(base))
+    with pytest.raises(ConfigError, match="--pretrained .*no_such_model: model directory does not exist") as err:
+        run_dialogue_benchmark(str(tmp_path / "y"), pretrained=str(tmp_path / "no_such_model"))
+    assert "\n" not in str(err.value) and not (tmp_path / "y").exists()

@@ -88,6 +88,15 @@ FULL: dict[str, Any] = {
     "generation_batch_size": 16,  # contexts per generate call (candidates and evaluations); larger on a GPU
 }
 
+PRETRAINED: dict[str, Any] = FULL | {
+    # `--pretrained NAME`: the full mode with TF fine-tuned from a pretrained causal LM (smollm2, or a local HF
+    # directory) with its own tokenizer and the paper's windows (spec A.4: the last 96 tokens of context, at most
+    # 32 new tokens); the dialogue markers are added special tokens. Sized for a GPU and not run yet: on one CPU
+    # thread SmolLM2-135M takes about 20 s per training step (docs/benchmarks.md, IRL).
+    "tf_steps": 1500, "max_prompt_tokens": 96, "max_new_tokens": 32, "generation_batch_size": 64,
+    "overrides": ["data.max_length=128", "train.lr=0.0001", "decoding.max_new_tokens=32"],
+}
+
 
 def method_config(name: str) -> dict[str, Any]:
     """The packaged YAML preset ``configs/dialogue/<name>.yaml`` (includes resolved)."""
@@ -237,11 +246,12 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
                            overrides: list[str] | None = None, reward_model: str | None = None,
                            root: str | None = None, jobs: int = 1, mode_overrides: dict[str, Any] | None = None,
                            metrics: tuple[str, ...] = ("bleu", "chrf", "rouge_l", "bertscore_f1"),
-                           ) -> dict[str, Any]:
+                           pretrained: str | None = None) -> dict[str, Any]:
     """Run the benchmark into ``out``; returns the dict written to ``results.json`` (module docstring).
 
     ``root`` is the data folder (default: the cache, else ``LEXIQ_DATA_MIRROR``); ``mode_overrides`` replace
-    entries of the mode (tests use toy sizes)."""
+    entries of the mode (tests use toy sizes); ``pretrained`` (an offline model name such as ``smollm2``, or a
+    local HF directory) is the TF model's starting point, with the :data:`PRETRAINED` settings."""
     from lexiq.data.dialogue import reply_episodes
     from lexiq.data.loaders import load
     from lexiq.evaluation.bench_runs import bench_mode, parallel_calls, run_jobs, write_data_once
@@ -249,6 +259,19 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
     if dataset not in DATASETS:
         raise ConfigError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)}")
     t0 = time.perf_counter()
+    if pretrained is not None:
+        if quick:
+            raise ConfigError("bench dialogue: --quick and --pretrained exclude each other (quick mode trains a "
+                              "byte-level model from scratch)")
+        from lexiq.models.model import ModelLoadError, check_model_dir
+        from lexiq.models.pretrained import OFFLINE_MODELS, resolve
+
+        try:  # before anything is written: an unprepared or missing model is one line
+            check_model_dir(resolve(pretrained) if pretrained in OFFLINE_MODELS else pretrained)
+        except ModelLoadError as exc:
+            raise ConfigError(f"--pretrained {pretrained}: {exc}") from None
+        mode_overrides = {**PRETRAINED, "tf_overrides": [f"model.path={pretrained}", "model.tokenizer=null"],
+                          **(mode_overrides or {})}
     mode, n_seeds, overrides = bench_mode(QUICK, FULL, quick, mode_overrides, seeds, jobs, overrides)
     if reward_model is not None:
         from lexiq.models.reward_model import is_reward_model_dir
@@ -347,7 +370,7 @@ def run_dialogue_benchmark(out: str, dataset: str = "taskmaster4", quick: bool =
                     "validation_replies": len(val_golds)},
         "candidates": candidate_info,
         "reward_model": {"path": reward_model, "validation": rm_result.get("validation")},
-        "quick": quick, "seeds": n_seeds, "jobs": jobs, "mode": mode,
+        "quick": quick, "pretrained": pretrained, "seeds": n_seeds, "jobs": jobs, "mode": mode,
         "machine": machine_description(),
         "wall_seconds": time.perf_counter() - t0,
     }
@@ -360,7 +383,8 @@ def _table(result: dict[str, Any]) -> str:
 
     ds = result["dataset"]
     names = [m for m in REPORTED if any(m in e for e in result["methods"].values())]
-    lines = [f"# Dialogue benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, "
+    start = f"TF from {result['pretrained']}, " if result.get("pretrained") else ""
+    lines = [f"# Dialogue benchmark: {ds['name']} ({'quick' if result['quick'] else 'full'} mode, {start}"
              f"seeds {result['seeds']})", "",
              f"{ds['train_conversations']} training conversations ({ds.get('train_replies', '?')} replies); "
              f"{ds['test_replies']} test replies; top-1 (greedy) "
