@@ -101,8 +101,9 @@ def _problems(mode: dict[str, Any], root: str | None) -> tuple[list[Any], list[A
 
 def _evaluate(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path, seed: int) -> dict[str, Any]:
     """:func:`evaluate_math` of one policy, cached in ``out/summary.json``."""
-    from lexiq.evaluation.bench_runs import digest, fingerprint, json_safe
+    from lexiq.evaluation.bench_runs import digest, fingerprint
     from lexiq.evaluation.math_eval import evaluate_math
+    from lexiq.jsonfile import write_json
     from lexiq.run import load_policy
 
     key = {"policy": fingerprint(policy_dir), "problems": digest(test), "seed": seed,
@@ -117,7 +118,7 @@ def _evaluate(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path
     summary["cache_key"] = key
     out.mkdir(parents=True, exist_ok=True)
     (out / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2))
+    write_json(out / "summary.json", summary)
     return summary
 
 
@@ -125,8 +126,9 @@ def _sweep(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path, s
            summary: dict[str, Any]) -> list[dict[str, Any]]:
     """:func:`temperature_sweep` of one policy at the mode's ``temperatures``, cached in ``out``; the point at the
     mode's own temperature is the main evaluation's ``summary`` (the same samples: same seed and settings)."""
-    from lexiq.evaluation.bench_runs import digest, fingerprint, json_safe
+    from lexiq.evaluation.bench_runs import digest, fingerprint
     from lexiq.evaluation.math_eval import temperature_sweep
+    from lexiq.jsonfile import write_json
     from lexiq.run import load_policy
 
     key = {"policy": fingerprint(policy_dir), "problems": digest(test), "seed": seed,
@@ -145,7 +147,7 @@ def _sweep(policy_dir: Path, test: list[Any], mode: dict[str, Any], out: Path, s
     by_t[mode["temperature"]] = {k: summary[k] for k in ("accuracy_sampled", "self_bleu")} | {
         "temperature": mode["temperature"]}
     points = [by_t[t] for t in mode["temperatures"]]
-    out.write_text(json.dumps(json_safe({"cache_key": key, "points": points}), indent=2))
+    write_json(out, {"cache_key": key, "points": points})
     return points
 
 

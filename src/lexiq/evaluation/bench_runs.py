@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from lexiq.config import ConfigError
+from lexiq.jsonfile import json_safe, write_json  # noqa: F401  (json_safe: part of this module's API)
 
 # (section, key) pairs that never change a run's results
 _NOT_COMPARED = {("train", "progress"), ("train", "report_to"), ("train", "save_every"), ("train", "resume")}
@@ -280,32 +281,15 @@ def machine_description() -> str:
 
 
 def write_results(out_dir: Path, result: dict[str, Any], table: str) -> None:
-    """Write a benchmark's ``results.json`` (NaN as null; through a temporary file, so a partial file is never
-    left) and ``results.md`` (``table``)."""
-    import json
-
-    tmp = out_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(json_safe(result), indent=2))
-    tmp.replace(out_dir / "results.json")
-    (out_dir / "results.md").write_text(table)
+    """Write a benchmark's ``results.json`` (strict JSON, atomic: :func:`lexiq.jsonfile.write_json`) and
+    ``results.md`` (``table``)."""
+    write_json(Path(out_dir) / "results.json", result)
+    (Path(out_dir) / "results.md").write_text(table)
 
 
 def machine_line(result: dict[str, Any]) -> str:
     """The last line of a benchmark's results.md: machine and wall time."""
     return f"Machine: {result['machine']}. Wall time of the last invocation {result['wall_seconds']:.0f} s."
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None (strict JSON has no NaN)."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def errorbar_plot(points: dict[str, tuple[float, float, float, float]], path: Path, xlabel: str, ylabel: str,

@@ -8,14 +8,15 @@ finished pieces), and None otherwise. A directory holding another configuration 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
+
+from lexiq.jsonfile import json_safe, write_json
 
 
 def _line(step: int, values: dict[str, Any]) -> str:
     """One ``metrics.jsonl`` line; NaN and infinities become null (strict JSON)."""
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
+    clean = json_safe(values)
     return json.dumps({"step": step, **clean}) + "\n"
 
 
@@ -80,8 +81,5 @@ def start(out: str | Path, config: dict[str, Any]) -> Path:
 
 
 def write_results(out: str | Path, results: dict[str, Any]) -> None:
-    """Write ``<out>/results.json`` (through a temporary file, so a partial file never counts as finished)."""
-    path = Path(out) / "results.json"
-    tmp = path.with_name("results.json.tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(path)
+    """Write ``<out>/results.json`` (strict JSON, atomic, so a partial file never counts as finished)."""
+    write_json(Path(out) / "results.json", results)
