@@ -1,16 +1,21 @@
-"""ILQL vs BC training-step cost and Q-guided vs plain greedy generation speed, measured in one run.
+"""ILQL vs BC training-step cost, LoRA vs full fine-tuning, and Q-guided vs plain greedy generation speed,
+measured in one run.
 
     python benchmarks/throughput.py [--steps 10] [--configs a b] [--json out.json]
 
 Two GPT-2 shapes built from a config (no download):
   (a) vocab 64,     4 layers, width 256, 4 heads, sequence 64, batch 32
   (b) vocab 50,257, 2 layers, width 256, 4 heads, sequence 64, batch 8
+  (c) vocab 50,257, 12 layers, width 768, 12 heads, sequence 64, batch 8 (GPT-2 small's shape, 124M weights;
+      not in the default --configs: where LoRA's savings on weights and optimizer state show)
 Generation: batch 16, 16-token prompts, 32 new tokens, greedy, no early stop.
 
 Training batch: the first 16 tokens of every row are environment (prompt) tokens, the other 48 are agent
 actions of one turn whose reward sits on its last token; every step is forward + backward + AdamW step
-(+ the Polyak update for ILQL). Each timing is the median of ``--steps`` measured steps after warm-up, with
-the methods interleaved so that drift of the machine hits all of them alike.
+(+ the Polyak update for ILQL). The ``*_lora`` variants put rank-16 LoRA adapters (peft, α 32) on every linear
+layer but the output layer and train only those (ILQL's value heads stay fully trained). Each timing is the
+median of ``--steps`` measured steps after warm-up, with the methods interleaved so that drift of the machine hits
+all of them alike.
 
 Memory: every training variant runs in a fresh subprocess; on CPU the figure is the peak resident set size
 (VmHWM, reset after the imports) minus the resident size just before the model was built (so: weights +
@@ -33,12 +38,16 @@ import torch
 CONFIGS = {
     "a": {"vocab": 64, "n_layer": 4, "n_embd": 256, "n_head": 4, "seq": 64, "batch": 32},
     "b": {"vocab": 50257, "n_layer": 2, "n_embd": 256, "n_head": 4, "seq": 64, "batch": 8},
+    "c": {"vocab": 50257, "n_layer": 12, "n_embd": 768, "n_head": 12, "seq": 64, "batch": 8},  # GPT-2 small, 124M
 }
 VARIANTS = {
     "bc": ("bc", {}),
     "ilql": ("ilql", {"cql_weight": 0.01}),
     "ilql_nocql": ("ilql", {"cql_weight": 0.0}),
+    "bc_lora": ("bc", {}),
+    "ilql_lora": ("ilql", {"cql_weight": 0.01}),
 }
+LORA_RANK = 16
 PROMPT = 16
 
 
@@ -62,7 +71,7 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("VmHWM not found in /proc/self/status")
 
 
-def _model(shape: dict, device: str):
+def _model(shape: dict, device: str, lora: bool = False):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from lexiq.models.model import LexiqModel
@@ -70,7 +79,12 @@ def _model(shape: dict, device: str):
     cfg = GPT2Config(vocab_size=shape["vocab"], n_layer=shape["n_layer"], n_embd=shape["n_embd"],
                      n_head=shape["n_head"], n_positions=max(128, shape["seq"]), resid_pdrop=0.0, embd_pdrop=0.0,
                      attn_pdrop=0.0)
-    return LexiqModel(GPT2LMHeadModel(cfg)).to(device)
+    lm = GPT2LMHeadModel(cfg)
+    if lora:  # as build_model does for model.lora_r > 0
+        from lexiq.models.lora import add_lora
+
+        lm = add_lora(lm, LORA_RANK, 2.0 * LORA_RANK, 0.0, "all-linear")
+    return LexiqModel(lm).to(device)
 
 
 def _batch(shape: dict, device: str, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -101,7 +115,7 @@ def _objective(variant: str):
 class _Stepper:
     def __init__(self, shape: dict, variant: str, device: str):
         torch.manual_seed(0)
-        self.model = _model(shape, device)
+        self.model = _model(shape, device, lora=variant.endswith("_lora"))
         self.objective = _objective(variant)
         self.objective.setup_model(self.model)
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -163,14 +177,24 @@ def train_table(config: str, steps: int, device: str) -> dict[str, float]:
         for v, s in steppers.items():
             times[v].append(s.step())
     med = {v: statistics.median(t) for v, t in times.items()}
+    lora_model = steppers["bc_lora"].model
+    steppers_trainable = (sum(p.numel() for p in lora_model.parameters() if p.requires_grad)
+                          / sum(p.numel() for p in lora_model.parameters()))
     del steppers
     mem = {v: _memory(config, v, device) for v in VARIANTS}
-    return {
+    out = {
         "bc_step_ms": med["bc"] * 1e3, "ilql_step_ms": med["ilql"] * 1e3, "ilql_nocql_step_ms": med["ilql_nocql"] * 1e3,
         "ilql_over_bc": med["ilql"] / med["bc"], "ilql_nocql_over_bc": med["ilql_nocql"] / med["bc"],
         "bc_peak_mb": mem["bc"] / 2**20, "ilql_peak_mb": mem["ilql"] / 2**20,
         "ilql_nocql_peak_mb": mem["ilql_nocql"] / 2**20, "ilql_mem_over_bc": mem["ilql"] / mem["bc"],
     }
+    for name in ("bc", "ilql"):  # LoRA against full fine-tuning of the same objective
+        out[f"{name}_lora_step_ms"] = med[f"{name}_lora"] * 1e3
+        out[f"{name}_lora_over_full"] = med[f"{name}_lora"] / med[name]
+        out[f"{name}_lora_peak_mb"] = mem[f"{name}_lora"] / 2**20
+        out[f"{name}_lora_mem_over_full"] = mem[f"{name}_lora"] / mem[name]
+    out["lora_trainable_fraction"] = steppers_trainable
+    return out
 
 
 def generation_table(config: str, repeats: int, device: str) -> dict[str, float]:
@@ -236,6 +260,14 @@ def main() -> None:
               f"{r['ilql_nocql_over_bc']:.2f}× | {r['bc_peak_mb']:.0f} | {r['ilql_peak_mb']:.0f} | "
               f"{r['ilql_mem_over_bc']:.2f}× | {r['plain_tok_s']:.0f} | {r['guided_tok_s']:.0f} | "
               f"{r['guided_over_plain']:.2f}× |")
+    print("\nLoRA (r 16, every linear layer but the output) against full fine-tuning, same objective:\n")
+    print("| config | trainable share | BC LoRA step ms | BC LoRA/full time | BC LoRA/full memory | "
+          "ILQL LoRA step ms | ILQL LoRA/full time | ILQL LoRA/full memory |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c, r in rows.items():
+        print(f"| ({c}) | {r['lora_trainable_fraction']:.1%} | {r['bc_lora_step_ms']:.1f} | "
+              f"{r['bc_lora_over_full']:.2f}× | {r['bc_lora_mem_over_full']:.2f}× | {r['ilql_lora_step_ms']:.1f} | "
+              f"{r['ilql_lora_over_full']:.2f}× | {r['ilql_lora_mem_over_full']:.2f}× |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": machine, "rows": rows}, fh, indent=2)
