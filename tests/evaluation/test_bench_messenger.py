@@ -45,8 +45,16 @@ def test_toy_benchmark(tmp_path):
         assert m["final_win_rate"]["mean"] == pytest.approx(sum(m["seed_final_win_rates"]) / 2)
     for name in ("results.md", "winrate.png", "dynamics/checkpoint.pt", "demos/train.npz", "demos/val.npz"):
         assert (out / name).exists(), name
-    teacher = str(out / "dynamics" / "checkpoint.pt")
+    teacher = str(out / "dynamics_seed1" / "checkpoint.pt")  # every seed has its own teacher, trained with it
     runs = {m: json.loads((out / f"{m}_seed1" / "config.json").read_text()) for m in METHODS}
+    assert json.loads((out / "ldd_seed0" / "config.json").read_text())["teacher"] == str(
+        out / "dynamics" / "checkpoint.pt")
+    teachers = ("dynamics", "dynamics_seed1")
+    assert [json.loads((out / d / "config.json").read_text())["dynamics"]["seed"] for d in teachers] == [0, 1]
+    weights = [torch.load(out / d / "checkpoint.pt", weights_only=False) for d in teachers]
+    assert not torch.equal(*(next(iter(w["state_dict"].values())) for w in weights))
+    assert [d["best"] for d in saved["dynamics_per_seed"]][0] == saved["dynamics"]["best"]
+    assert len(saved["dynamics_per_seed"]) == 2
     assert runs["tabula_rasa"]["init_from"] == "" and runs["tabula_rasa"]["teacher"] == ""
     assert runs["init_only"]["init_from"] == teacher and runs["init_only"]["teacher"] == ""
     assert runs["ldd"]["init_from"] == teacher == runs["ldd"]["teacher"] and runs["ldd"]["distil_coef"] == 0.01

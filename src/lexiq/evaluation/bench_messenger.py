@@ -6,7 +6,10 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
 1. record expert demonstrations with the scripted expert (``demo_episodes`` on the ``demo_split`` games,
    ``val_demo_episodes`` on ``val``; :mod:`lexiq.agents.messenger.demos`) and measure the expert on the
    held-out evaluation games;
-2. train one dynamics model (the teacher, :mod:`lexiq.agents.messenger.dynamics`) on them, once per benchmark;
+2. train a dynamics model (the teacher, :mod:`lexiq.agents.messenger.dynamics`) on them for every seed, with
+   that seed (``dynamics/`` for seed 0, ``dynamics_seed<s>/`` for the others): the teacher's own variance is
+   part of the seeds' spread of ``init_only`` and ``ldd`` (in stage 1 two teachers a few points of occupied-cell
+   accuracy apart gave held-out win rates of 0.55 and 0.28 — ``docs/benchmarks.md``);
 3. for every seed, train the four methods with PPO (:mod:`lexiq.agents.messenger.ppo`) for the same number of
    environment steps, evaluating greedy + 5 % random on ``eval_episodes`` **test** games every ``eval_every``
    steps (and on as many training games):
@@ -201,16 +204,20 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
 
 def _table(result: dict[str, Any]) -> str:
-    d = result["dynamics"]
+    d = result["dynamics_per_seed"]
+
+    def each(key: str, spec: str) -> str:
+        return ", ".join(format(x["best"][key], spec) for x in d)
+
     lines = [
         f"# Messenger LDD benchmark (stage {result['stage']}, {'quick' if result['quick'] else 'full'} mode, "
         f"{result['seeds']} seeds)",
         "",
         f"Evaluation: {result['eval_episodes']} test games, greedy + 5 % random. Scripted expert on the same games: "
         f"{result['expert_win_rate']:.3f}. Demonstrations: {result['demos']['episodes']} episodes "
-        f"({result['demos']['transitions']} transitions) on {result['demos']['split']}. Dynamics model: "
-        f"validation accuracy {d['best']['accuracy']:.4f}, occupied-cell accuracy {d['best']['occupied_accuracy']:.3f}"
-        f" (step {d['best']['step']}).",
+        f"({result['demos']['transitions']} transitions) on {result['demos']['split']}. Dynamics model"
+        f"{'s (one per seed)' if len(d) > 1 else ''}: validation accuracy {each('accuracy', '.4f')}, "
+        f"occupied-cell accuracy {each('occupied_accuracy', '.3f')} (step {each('step', 'd')}).",
         "",
         "| method | final test win rate ± s.e. | seeds | final training-games win rate ± s.e. | env steps | "
         "train seconds |",
@@ -271,11 +278,12 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
 
     common = {"demos": str(demo_path), "val_demos": str(val_path), "manual": manual, "root": root,
               "cache_dir": cache_dir}
-    dyn_dir = out_dir / "dynamics"
-    teacher = str(dyn_dir / "checkpoint.pt")
+    def dyn_dir(seed: int) -> Path:
+        return out_dir / ("dynamics" if seed == 0 else f"dynamics_seed{seed}")
 
     def ppo_args(method: str, seed: int) -> dict[str, Any]:
         cfg = asdict(ppo) | {"seed": seed, "init_from": "", "teacher": ""}
+        teacher = str(dyn_dir(seed) / "checkpoint.pt")
         if method in ("init_only", "ldd"):
             cfg["init_from"] = teacher
         if method == "ldd":
@@ -283,23 +291,24 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         return {**common, "out": str(out_dir / f"{method}_seed{seed}"), "ppo": cfg,
                 "bc": asdict(cfgs["bc"]) | {"seed": seed}}
 
-    phases: list[list[tuple[str, str, int]]] = [[("dynamics", "dynamics", -1)], []]
+    teacher_seeds = range(n_seeds) if {"init_only", "ldd"} & set(names) else range(1)
+    phases: list[list[tuple[str, str, int]]] = [[("dynamics", "dynamics", s) for s in teacher_seeds], []]
     for seed in range(n_seeds):
         for method in names:
             phases[0 if method in ("tabula_rasa", "bc") else 1].append(
                 ("bc" if method == "bc" else "ppo", method, seed))
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    dyn_result: dict[str, Any] = {}
+    dyn_results: dict[int, dict[str, Any]] = {}
     for phase in phases:
         calls = []
         for kind, method, seed in phase:
-            args = ({**common, "out": str(dyn_dir), "dynamics": asdict(cfgs["dynamics"])} if kind == "dynamics"
-                    else ppo_args(method, seed))
+            args = ({**common, "out": str(dyn_dir(seed)), "dynamics": asdict(cfgs["dynamics"]) | {"seed": seed}}
+                    if kind == "dynamics" else ppo_args(method, seed))
             calls.append((kind, args))
 
         def done(k: int, result: dict[str, Any], phase: list[tuple[str, str, int]] = phase) -> None:
             kind, method, seed = phase[k]
-            label = "dynamics model" if kind == "dynamics" else f"{method} seed {seed}"
+            label = f"dynamics model seed {seed}" if kind == "dynamics" else f"{method} seed {seed}"
             score = (f"val occupied accuracy {result['best']['occupied_accuracy']:.3f}" if kind == "dynamics"
                      else f"final test win rate {result['win_rate'][-1]:.3f}")
             print(f"{label}: {score} ({time.perf_counter() - t0:.0f} s since start)", flush=True)
@@ -307,7 +316,7 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         for (kind, method, seed), result in zip(phase, parallel_calls(_job, calls, workers=jobs, done=done),
                                                 strict=True):
             if kind == "dynamics":
-                dyn_result = result
+                dyn_results[seed] = result
             else:
                 results[(method, seed)] = result
 
@@ -316,7 +325,8 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         "methods": methods_out,
         "expert_win_rate": expert["win_rate"],
         "expert": expert,
-        "dynamics": dyn_result,
+        "dynamics": dyn_results[0],
+        "dynamics_per_seed": [dyn_results[s] for s in sorted(dyn_results)],
         "demos": load_demos(demo_path).summary(),
         "stage": stage,
         "quick": quick,
