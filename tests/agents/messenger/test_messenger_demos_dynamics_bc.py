@@ -68,16 +68,25 @@ def test_multihot_targets_ignore_layers_and_mark_empty_cells(table2, tiny):
     assert entities_only.targets(frame)[0, 7, 7].nonzero().flatten().tolist() == [5]
     layered = DynamicsModel(Emma(tiny(3), table2), "layered")
     assert layered.targets(frame).shape == (1, 10, 10, 3)
+    avatar_only = DynamicsModel(Emma(tiny(3), table2), "multihot", predict_avatar=True, predict_entities=False)
+    y_avatar = avatar_only.targets(frame)
+    assert y_avatar[0, 7, 7].nonzero().flatten().tolist() == [15]  # the entity under the avatar is not a target
+    assert y_avatar[0, 2, 3].nonzero().flatten().tolist() == [0]
+    assert int(y_avatar[..., 1:].sum()) == 1
+    assert DynamicsModel(Emma(tiny(3), table2), "layered", predict_avatar=True,
+                         predict_entities=False).targets(frame).tolist() == frame[..., 3:].tolist()
+    with pytest.raises(ValueError, match="entity layers, the avatar layer or both"):
+        DynamicsModel(Emma(tiny(3), table2), "multihot", predict_avatar=False, predict_entities=False)
 
 
-@pytest.mark.parametrize("target", ["multihot", "layered"])
-def test_dynamics_loss_decreases_on_a_few_demonstrations(tmp_path, demos2, table2, target, tiny):
+@pytest.mark.parametrize("target,entities", [("multihot", True), ("layered", True), ("multihot", False)])
+def test_dynamics_loss_decreases_on_a_few_demonstrations(tmp_path, demos2, table2, target, entities, tiny):
     train, val = demos2
     cfg = DynamicsConfig(target=target, lr=3e-3, steps=60, eval_every=30, batch_size=16, progress=False,
-                         emma=tiny(3))
+                         predict_avatar=not entities, predict_entities=entities, emma=tiny(3))
     torch.manual_seed(0)
     data = TransitionSet(train, table2)
-    probe = DynamicsModel(Emma(cfg.emma, table2), target)
+    probe = DynamicsModel(Emma(cfg.emma, table2), target, cfg.predict_avatar, cfg.predict_entities)
     idx = np.arange(32)
     start, _ = probe.loss_and_accuracy(data.obs(idx), data.next_frames(idx))
     result = train_dynamics(cfg, train, val, table2, tmp_path / "dyn")

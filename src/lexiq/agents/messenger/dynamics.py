@@ -17,6 +17,7 @@ layer, ``L = −mean_{cell, layer} log p(id)``, accuracy = exact match per cell 
 Both accuracies are dominated by empty cells, so ``occupied_accuracy`` (over the cells whose true set is
 non-empty) is reported as well. ``predict_avatar`` adds the avatar layer to the target: in stage 1 no entity ever
 moves, so the entities-only target is a copy task, while the avatar's next cell depends on what the manual says.
+``predict_entities=False`` (with ``predict_avatar``) keeps the avatar layer alone.
 
 Training (upstream: batch 32, Adam lr 1e-5, fp16, gradient-norm clip 10, ≤ 1,000 steps, validation every 100
 steps, best checkpoint by validation accuracy); lexiq trains in float32 (CPU) and by default keeps the best
@@ -54,6 +55,9 @@ class DynamicsConfig:
     """multihot: per-cell set of ids (BCE, layer-invariant); layered: per-cell-and-layer id (cross-entropy)."""
     predict_avatar: bool = False
     """Also predict the avatar layer of the next frame (upstream predicts the entity layers only)."""
+    predict_entities: bool = True
+    """Predict the entity layers of the next frame (upstream); false with predict_avatar=true predicts the avatar
+    alone, which in stage 1 (immovable entities) drops the copy task and keeps what depends on the manual."""
     batch_size: int = 32
     """Transitions per gradient step."""
     lr: float = 1e-5
@@ -80,12 +84,18 @@ class DynamicsConfig:
 class DynamicsModel(nn.Module):
     """EMMA trunk + a linear next-frame head (module docstring)."""
 
-    def __init__(self, emma: Emma, target: str = "multihot", predict_avatar: bool = False) -> None:
+    def __init__(self, emma: Emma, target: str = "multihot", predict_avatar: bool = False,
+                 predict_entities: bool = True) -> None:
         super().__init__()
         if target not in ("multihot", "layered"):
             raise ValueError(f"unknown dynamics target {target!r}; expected multihot or layered")
-        self.emma, self.target, self.predict_avatar = emma, target, predict_avatar
-        self.layers = emma.cfg.entity_layers + int(predict_avatar)
+        if not (predict_avatar or predict_entities):
+            raise ValueError("the dynamics model must predict the entity layers, the avatar layer or both")
+        self.emma, self.target = emma, target
+        self.predict_avatar, self.predict_entities = predict_avatar, predict_entities
+        n_entities = emma.cfg.entity_layers
+        self.first_layer = 0 if predict_entities else n_entities
+        self.layers = n_entities * int(predict_entities) + int(predict_avatar)
         per_cell = N_IDS if target == "multihot" else self.layers * N_IDS
         self.head = nn.Linear(emma.feature_dim, GRID * GRID * per_cell)
 
@@ -98,7 +108,7 @@ class DynamicsModel(nn.Module):
     def targets(self, next_frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Multi-hot ``(B, 10, 10, K)`` floats or ids ``(B, 10, 10, layers)`` of the next frames."""
         frames = next_frames if isinstance(next_frames, torch.Tensor) else torch.from_numpy(np.asarray(next_frames))
-        ids = frames.long()[..., : self.layers].to(self.emma.device)
+        ids = frames.long()[..., self.first_layer: self.first_layer + self.layers].to(self.emma.device)
         if self.target == "layered":
             return ids
         hot = F.one_hot(ids, N_IDS).amax(dim=-2).float()
@@ -180,7 +190,7 @@ def train_dynamics(cfg: DynamicsConfig, train: Demos, val: Demos, table: Sentenc
         return done
     out = start(out, record)
     torch.manual_seed(cfg.seed)
-    model = DynamicsModel(Emma(cfg.emma, table, cache_dir), cfg.target, cfg.predict_avatar)
+    model = DynamicsModel(Emma(cfg.emma, table, cache_dir), cfg.target, cfg.predict_avatar, cfg.predict_entities)
     train_set, val_set = TransitionSet(train, table), TransitionSet(val, table)
 
     def evaluate(module: Any, step: int) -> dict[str, float]:
