@@ -48,8 +48,8 @@ from lexiq.evaluation.bench_runs import machine_description, write_results
 METHODS = ("tabula_rasa", "init_only", "ldd", "bc")
 
 QUICK: dict[str, Any] = {
-    # stage 1 with a small EMMA: one run (150k env steps) takes ~1.5 minutes on one thread, so 12 runs + the
-    # dynamics model (~40 s) fit in the 20-minute budget at 2 runs at a time on 2 cores
+    # stage 1 with a small EMMA: one run (150k env steps) takes 2-2.5 minutes on one thread and a teacher 2-3
+    # minutes; 12 runs + 3 teachers, 2 at a time on 2 cores, took 18 min 45 s end to end (session 18)
     "stage": 1, "seeds": 3, "demo_split": "train", "demo_episodes": 4000, "val_demo_episodes": 500,
     "config": {
         # MiniLM sentence keys (encoded once, cached): with learned 32-d words no method generalised to the test
