@@ -10,7 +10,7 @@ the first ``--limit`` transitions of the demonstrations:
   is the avatar's true next cell (chance ≈ 1/4 in stage 1, where the avatar moves one cell from the centre);
   this is the part of the dynamics that only the manual tells (which entity the expert walks to);
 * ``entities right``: fraction of frames in which every occupied entity cell's argmax id is the true id (only
-  for teachers that predict the entity layers).
+  for teachers that predict the entity layers; meaningful in stage 1, where no two entities share a cell).
 """
 
 from __future__ import annotations
@@ -22,22 +22,24 @@ import numpy as np
 import torch
 
 from lexiq.agents.messenger.demos import TransitionSet, load_demos
-from lexiq.agents.messenger.dynamics import DynamicsModel
-from lexiq.agents.messenger.emma import load_emma
+from lexiq.agents.messenger.dynamics import load_dynamics
 from lexiq.envs.messenger.entities import N_IDS
 
 
 @torch.no_grad()
 def probe(checkpoint: Path, demos_path: Path, limit: int) -> dict[str, float | str]:
     """Scores of one saved teacher (module docstring)."""
-    emma, record = load_emma(str(checkpoint))
+    if not checkpoint.is_file():
+        raise SystemExit(f"{checkpoint}: no such checkpoint")
+    try:
+        model, record = load_dynamics(checkpoint)
+        demos = load_demos(demos_path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(str(exc).splitlines()[0]) from None
     cfg = record["dynamics"]
-    model = DynamicsModel(emma, cfg["target"], cfg["predict_avatar"], cfg.get("predict_entities", True))
-    model.head.load_state_dict(record["head"])
-    model.eval()
     if cfg["target"] != "multihot" or not cfg["predict_avatar"]:
         raise SystemExit(f"{checkpoint}: the probe needs a multihot teacher that predicts the avatar")
-    data = TransitionSet(load_demos(demos_path), emma.table)
+    data = TransitionSet(demos, model.emma.table)
     idx = np.arange(min(limit, len(data)))
     logits = torch.cat([model(data.obs(idx[i:i + 512])) for i in range(0, len(idx), 512)])
     nxt = torch.from_numpy(data.next_frames(idx)).long()

@@ -11,9 +11,10 @@ import torch
 
 from lexiq.agents.messenger.bc import BCConfig, bc_loss, train_bc
 from lexiq.agents.messenger.demos import TransitionSet, load_demos, record_demos, save_demos
-from lexiq.agents.messenger.dynamics import DynamicsConfig, DynamicsModel, train_dynamics
+from lexiq.agents.messenger.dynamics import DynamicsConfig, DynamicsModel, load_dynamics, train_dynamics, validate
 from lexiq.agents.messenger.emma import Emma
 from lexiq.cli import main
+from lexiq.config import ConfigError
 
 
 def test_demos_layout_and_round_trip(tmp_path, demos2, table2):
@@ -77,6 +78,8 @@ def test_multihot_targets_ignore_layers_and_mark_empty_cells(table2, tiny):
                          predict_entities=False).targets(frame).tolist() == frame[..., 3:].tolist()
     with pytest.raises(ValueError, match="entity layers, the avatar layer or both"):
         DynamicsModel(Emma(tiny(3), table2), "multihot", predict_avatar=False, predict_entities=False)
+    with pytest.raises(ConfigError, match="predict_entities=false needs dynamics.predict_avatar=true"):
+        DynamicsConfig(predict_avatar=False, predict_entities=False)
 
 
 @pytest.mark.parametrize("target,entities", [("multihot", True), ("layered", True), ("multihot", False)])
@@ -104,6 +107,12 @@ def test_dynamics_loss_decreases_on_a_few_demonstrations(tmp_path, demos2, table
     assert result["best"]["occupied_accuracy"] == pytest.approx(best_line["eval/validation/occupied_accuracy"])
     assert (tmp_path / "dyn" / "checkpoint.pt").exists()
     assert train_dynamics(cfg, train, val, table2, tmp_path / "dyn") == result  # reused
+    # the saved trunk + head score on the validation demonstrations exactly what was recorded for the kept step
+    loaded, record = load_dynamics(tmp_path / "dyn" / "checkpoint.pt")
+    assert (loaded.predict_avatar, loaded.predict_entities) == (cfg.predict_avatar, cfg.predict_entities)
+    again = validate(loaded, TransitionSet(val, table2), cfg.val_transitions)
+    assert again["occupied_accuracy"] == pytest.approx(result["best"]["occupied_accuracy"], abs=1e-6)
+    assert again["loss"] == pytest.approx(result["best"]["loss"], rel=1e-5)
 
 
 def test_bc_loss_decreases(tmp_path, demos2, table2, tiny):

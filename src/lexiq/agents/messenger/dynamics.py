@@ -43,6 +43,7 @@ from lexiq.agents.messenger.demos import Demos, TransitionSet
 from lexiq.agents.messenger.emma import Emma, EmmaConfig, Obs, load_emma, save_emma
 from lexiq.agents.messenger.runlog import finished, start, write_results
 from lexiq.agents.messenger.text_encoder import SentenceTable
+from lexiq.config import ConfigError
 from lexiq.envs.messenger.entities import GRID, N_IDS
 from lexiq.objectives.base import Objective
 
@@ -79,6 +80,10 @@ class DynamicsConfig:
     """Show a progress bar."""
     emma: EmmaConfig = field(default_factory=EmmaConfig)
     """The trunk's sizes."""
+
+    def __post_init__(self) -> None:
+        if not (self.predict_avatar or self.predict_entities):
+            raise ConfigError("dynamics.predict_entities=false needs dynamics.predict_avatar=true (nothing to predict)")
 
 
 class DynamicsModel(nn.Module):
@@ -212,6 +217,20 @@ def train_dynamics(cfg: DynamicsConfig, train: Demos, val: Demos, table: Sentenc
                "val_transitions": min(cfg.val_transitions, len(val_set))}
     write_results(out, results)
     return results
+
+
+def load_dynamics(path: str | Path, cache_dir: str | None = None) -> tuple[DynamicsModel, dict[str, Any]]:
+    """A whole saved dynamics model (trunk + next-frame head) from :func:`train_dynamics`'s ``checkpoint.pt``, in
+    eval mode, and its record (``record["best"]``: the kept step's validation scores)."""
+    emma, record = load_emma(str(path), cache_dir)
+    if "dynamics" not in record or "head" not in record:
+        raise ValueError(f"{path}: not a dynamics-model checkpoint (no next-frame head); expected the checkpoint.pt "
+                         "of a dynamics/ folder written by lexiq bench messenger")
+    cfg = record["dynamics"]
+    model = DynamicsModel(emma, cfg["target"], cfg["predict_avatar"], cfg.get("predict_entities", True))
+    model.head.load_state_dict(record["head"])
+    model.eval()
+    return model, record
 
 
 def load_teacher(path: str | Path, cache_dir: str | None = None) -> Emma:
