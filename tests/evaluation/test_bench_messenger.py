@@ -28,7 +28,7 @@ TOY = {"seeds": 2, "demo_episodes": 12, "val_demo_episodes": 6, "config": {
     "dynamics": {"lr": 1e-3, "steps": 4, "eval_every": 2, "batch_size": 8, "predict_avatar": True},
     "bc": {"steps": 3, "batch_size": 8},
     "ppo": {"n_envs": 4, "rollout_steps": 4, "total_steps": 32, "eval_every": 16, "eval_episodes": 8,
-            "eval_train_episodes": 8}}}
+            "eval_train_episodes": 8, "select_episodes": 8}}}
 
 
 def test_toy_benchmark(tmp_path):
@@ -43,6 +43,11 @@ def test_toy_benchmark(tmp_path):
         assert all(0.0 <= v <= 1.0 for v in m["win_rate_mean"])
         assert set(m["final_win_rate"]) == {"mean", "stderr"} and len(m["seed_final_win_rates"]) == 2
         assert m["final_win_rate"]["mean"] == pytest.approx(sum(m["seed_final_win_rates"]) / 2)
+        # the checkpoint chosen on validation games, per seed, and its curve (its last point is the chosen one)
+        assert m["selected_win_rate"]["mean"] == pytest.approx(sum(m["seed_selected_win_rates"]) / 2)
+        assert all(step in (0, 16, 32) for step in m["seed_selected_steps"])
+        assert m["selected_win_rate_mean"][-1] == pytest.approx(m["selected_win_rate"]["mean"])
+        assert m["selected_win_rate_mean"][0] == pytest.approx(m["win_rate_mean"][0])
     for name in ("results.md", "winrate.png", "dynamics/checkpoint.pt", "demos/train.npz", "demos/val.npz"):
         assert (out / name).exists(), name
     teacher = str(out / "dynamics_seed1" / "checkpoint.pt")  # every seed has its own teacher, trained with it
@@ -59,7 +64,8 @@ def test_toy_benchmark(tmp_path):
     assert runs["init_only"]["init_from"] == teacher and runs["init_only"]["teacher"] == ""
     assert runs["ldd"]["init_from"] == teacher == runs["ldd"]["teacher"] and runs["ldd"]["distil_coef"] == 0.01
     assert runs["bc"]["init_from"].endswith("bc_seed1/bc/checkpoint.pt") and runs["bc"]["seed"] == 1
-    assert (out / "results.md").read_text().count("| ldd |") == 1
+    assert (out / "results.md").read_text().count("| ldd |") == 2  # final and validation-chosen tables
+    assert (out / "ldd_seed1" / "best.pt").exists()
     stamp = (out / "ldd_seed0" / "results.json").stat().st_mtime_ns
     again = run_messenger_benchmark(str(out), quick=True, mode_overrides=TOY, manual="template")
     assert again["methods"] == result["methods"]

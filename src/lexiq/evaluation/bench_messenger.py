@@ -12,7 +12,8 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
    accuracy apart gave held-out win rates of 0.55 and 0.28 — ``docs/benchmarks.md``);
 3. for every seed, train the four methods with PPO (:mod:`lexiq.agents.messenger.ppo`) for the same number of
    environment steps, evaluating greedy + 5 % random on ``eval_episodes`` **test** games every ``eval_every``
-   steps (and on as many training games):
+   steps (and on as many training games, and on ``select_episodes`` **validation** games that choose the
+   checkpoint a run keeps — EMMA's and LDD's protocol; the test games never choose anything):
 
    * ``tabula_rasa`` — PPO from a fresh EMMA;
    * ``init_only`` — PPO from the dynamics model's EMMA weights (LDD's initialisation alone, A.4.1);
@@ -23,7 +24,9 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
 4. write ``results.json`` (``{"methods": {name: {"steps", "win_rate_mean", "win_rate_stderr", "final_win_rate":
    {"mean", "stderr"}, "train_games_win_rate_mean", ...}}, "expert_win_rate", "dynamics", ...}``),
    ``results.md`` and ``winrate.png`` (win rate against environment steps, mean ± standard error over seeds;
-   test games left, training games right).
+   test games, training games, and the test-game win rate of the checkpoint chosen on validation games so far).
+   ``final_win_rate`` is the last policy's; ``selected_win_rate`` that of each run's best validation checkpoint
+   (:func:`lexiq.agents.messenger.ppo.selection`).
 
 The dynamics model trains alongside the first tabula-rasa and BC runs (``--jobs``); finished pieces (demonstrations,
 dynamics model, runs) of the same configuration are reused when the command is run again, and an interrupted PPO
@@ -62,7 +65,7 @@ QUICK: dict[str, Any] = {
                      "predict_entities": False},
         "bc": {"lr": 1e-3, "steps": 1000, "batch_size": 64},
         "ppo": {"n_envs": 32, "rollout_steps": 8, "lr": 5e-4, "total_steps": 150_000, "eval_every": 15_000,
-                "eval_episodes": 200, "eval_train_episodes": 200},
+                "eval_episodes": 200, "eval_train_episodes": 200, "select_episodes": 200},
     },
     # --quick --stage 2/3: episodes last 10-30 steps, longer than a rollout, so returns bootstrap with the critic
     # (GAE, γ 0.99 as EMMA's stage 2): upstream's unbootstrapped Monte-Carlo returns over an 8-step rollout never
@@ -86,7 +89,8 @@ FULL: dict[str, Any] = {
         "bc": {"lr": 5e-4, "steps": 5000, "batch_size": 64},
         # GAE: a 16-step rollout is shorter than a stage-2 episode (see QUICK's stage_config)
         "ppo": {"n_envs": 32, "rollout_steps": 16, "lr": 1e-4, "gamma": 0.99, "returns": "gae",
-                "total_steps": 2_000_000, "eval_every": 100_000, "eval_episodes": 500, "eval_train_episodes": 500},
+                "total_steps": 2_000_000, "eval_every": 100_000, "eval_episodes": 500, "eval_train_episodes": 500,
+                "select_episodes": 500},
     },
 }
 EVAL_SEED = 1_000_000
@@ -176,6 +180,13 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         t = _mean_se([r["train_games_win_rate"][-1] for r in runs])
         out["final_train_games_win_rate"] = {"mean": t[0], "stderr": t[1]}
     out["seed_final_win_rates"] = [r["win_rate"][-1] for r in runs]
+    if all(r.get("selected_curve") for r in runs):
+        cols = [_mean_se([r["selected_curve"][i] for r in runs]) for i in range(len(steps))]
+        out["selected_win_rate_mean"], out["selected_win_rate_stderr"] = [c[0] for c in cols], [c[1] for c in cols]
+        chosen = _mean_se([r["selected_win_rate"] for r in runs])
+        out["selected_win_rate"] = {"mean": chosen[0], "stderr": chosen[1]}
+        out["seed_selected_win_rates"] = [r["selected_win_rate"] for r in runs]
+        out["seed_selected_steps"] = [r["selected_step"] for r in runs]
     out["train_seconds"] = statistics.fmean(r["train_seconds"] for r in runs)
     return out
 
@@ -189,6 +200,8 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     panels = [("win_rate", "test games")]
     if all("train_games_win_rate_mean" in m for m in result["methods"].values()):
         panels.append(("train_games_win_rate", "training games"))
+    if all("selected_win_rate_mean" in m for m in result["methods"].values()):
+        panels.append(("selected_win_rate", "test games, best-validation checkpoint"))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, (key, title) in zip(axes[0], panels, strict=True):
         for name, m in result["methods"].items():
@@ -196,13 +209,13 @@ def _plot(result: dict[str, Any], path: Path) -> None:
             ax.plot(m["steps"], mean, label=name)
             ax.fill_between(m["steps"], [a - b for a, b in zip(mean, se, strict=True)],
                             [a + b for a, b in zip(mean, se, strict=True)], alpha=0.2)
-        if key == "win_rate":
+        if key in ("win_rate", "selected_win_rate"):
             ax.axhline(result["expert_win_rate"], color="grey", ls=":", lw=1, label="scripted expert")
         ax.set_xlabel("environment steps")
         ax.set_ylabel("win rate (greedy + 5 % random)")
         ax.set_ylim(-0.02, 1.02)
         seeds = f"{result['seeds']} seed{'s' if result['seeds'] > 1 else ''}"
-        ax.set_title(f"Messenger stage {result['stage']}, {title} (± s.e., {seeds})")
+        ax.set_title(f"Messenger stage {result['stage']}, {title} (± s.e., {seeds})", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -236,6 +249,15 @@ def _table(result: dict[str, Any]) -> str:
         train = f"{t['mean']:.3f} ± {t['stderr']:.3f}" if t else "—"
         lines.append(f"| {name} | {f['mean']:.3f} ± {f['stderr']:.3f} | {seeds} | {train} | {m['steps'][-1]} | "
                      f"{m['train_seconds']:.0f} |")
+    if all("selected_win_rate" in m for m in result["methods"].values()):
+        lines += ["", "Checkpoint chosen on validation games (each run's best validation win rate, the earliest on "
+                  "ties; EMMA's and LDD's protocol), scored on the test games:", "",
+                  "| method | test win rate ± s.e. | seeds | chosen at env step |", "|---|---|---|---|"]
+        for name, m in result["methods"].items():
+            c = m["selected_win_rate"]
+            seeds = ", ".join(f"{v:.3f}" for v in m["seed_selected_win_rates"])
+            at = ", ".join(str(v) for v in m["seed_selected_steps"])
+            lines.append(f"| {name} | {c['mean']:.3f} ± {c['stderr']:.3f} | {seeds} | {at} |")
     lines += ["", "s.e.: standard error of the mean over seeds. `bc`: behaviour cloning, then PPO (its first "
               "evaluation is BC alone); its train seconds include BC.", "",
               f"Machine: {result['machine']}, {result['jobs']} run(s) at a time. Wall time of the last invocation "

@@ -30,8 +30,16 @@ Logged to ``<out>/metrics.jsonl`` (one line per update; ``step`` = environment s
 ``losses/policy``, ``losses/value``, ``losses/entropy``, ``losses/distil``, ``charts/clipfrac``,
 ``charts/approx_kl``, ``charts/train_win_rate`` and ``charts/episode_return`` (episodes that ended in the
 rollout, sampled actions), ``charts/env_steps``, ``charts/sps``; evaluation lines carry ``charts/win_rate``,
-``charts/eval_return`` (greedy + 5 % random on ``eval_episodes`` held-out games of ``eval_split``).
+``charts/eval_return`` (greedy + 5 % random on ``eval_episodes`` held-out games of ``eval_split``), and with
+``select_episodes`` ``charts/select_win_rate`` (the same on ``select_split`` games).
 Outputs: ``checkpoint.pt`` (final policy), ``results.json`` (the win-rate curve), ``config.json``.
+
+Checkpoint selection (EMMA's and LDD's protocol, spec A.5: "best checkpoint by validation win rate"): with
+``select_episodes > 0`` every evaluation also plays that many ``select_split`` (validation) games, and the policy
+with the highest validation win rate so far (the earliest on ties) is saved as ``best.pt``. ``results.json`` then
+names it (``selected_step``) and gives its win rate on the evaluation games (``selected_win_rate``): the test games
+play no part in choosing it. ``selected_curve[i]`` is the evaluation-game win rate of the checkpoint a run stopped
+at ``steps[i]`` would have kept.
 
 Resume: after every evaluation but the last the run saves ``resume.pt`` (policy, optimizer, the torch and NumPy
 random states, the games in progress, the curve so far). Calling :func:`train_ppo` again with the same
@@ -119,6 +127,10 @@ class PPOConfig:
     """Also evaluate on this many games of the training split (other seeds than training; 0: no)."""
     eval_epsilon: float = 0.05
     """Random-action probability of the greedy evaluation policy (EMMA: 0.05)."""
+    select_episodes: int = 0
+    """Also evaluate on this many select_split games and keep the best of them as best.pt (0: no selection)."""
+    select_split: str = "val"
+    """Split of the games that choose the kept checkpoint (validation games: never the evaluation split)."""
     seed: int = 0
     """Seed of the initialisation, the training games and the sampled actions."""
     progress: bool = True
@@ -340,7 +352,8 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
     collector = Collector(cfg, model.table)
     log = MetricsLog(out, keep_until=None if resume is None else resume["env_steps"])
     eval_kw = {"epsilon": cfg.eval_epsilon, "manual": cfg.manual, "root": cfg.root, "max_steps": cfg.max_steps}
-    curve: dict[str, list[float]] = {"steps": [], "win_rate": [], "eval_return": [], "train_games_win_rate": []}
+    curve: dict[str, list[float]] = {"steps": [], "win_rate": [], "eval_return": [], "train_games_win_rate": [],
+                                     "select_win_rate": []}
 
     def run_eval(step: int) -> None:
         r = evaluate(model, cfg.stage, cfg.eval_split, cfg.eval_episodes, **eval_kw)
@@ -352,6 +365,12 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
             rt = evaluate(model, cfg.stage, cfg.split, cfg.eval_train_episodes, mc_prob=cfg.mc_prob, **eval_kw)
             curve["train_games_win_rate"].append(rt["win_rate"])
             line["charts/train_games_win_rate"] = rt["win_rate"]
+        if cfg.select_episodes:
+            rs = evaluate(model, cfg.stage, cfg.select_split, cfg.select_episodes, **eval_kw)
+            if not curve["select_win_rate"] or rs["win_rate"] > max(curve["select_win_rate"]):
+                save_emma(str(out / "best.pt"), model, {"ppo": asdict(cfg), "env_steps": step})
+            curve["select_win_rate"].append(rs["win_rate"])
+            line["charts/select_win_rate"] = rs["win_rate"]
         log.write(step, line)
 
     def save_resume() -> None:
@@ -406,11 +425,26 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
     bar.close()
     save_emma(str(out / "checkpoint.pt"), model.cpu(), {"ppo": asdict(cfg)})
     results = {**curve, "final_win_rate": curve["win_rate"][-1], "best_win_rate": max(curve["win_rate"]),
-               "env_steps": env_steps, "train_seconds": time.perf_counter() - t0, "eval_seconds": eval_seconds,
-               "eval_split": cfg.eval_split, "eval_episodes": cfg.eval_episodes}
+               **selection(curve), "env_steps": env_steps, "train_seconds": time.perf_counter() - t0,
+               "eval_seconds": eval_seconds, "eval_split": cfg.eval_split, "eval_episodes": cfg.eval_episodes}
     write_results(out, results)
     resume_path.unlink(missing_ok=True)
     return results
+
+
+def selection(curve: dict[str, list[float]]) -> dict[str, Any]:
+    """``selected_step``, ``selected_win_rate`` and ``selected_curve`` (module docstring) of a run's curve; empty
+    without validation evaluations. The earliest evaluation with the highest validation win rate is kept."""
+    val = curve.get("select_win_rate") or []
+    if not val:
+        return {}
+    kept, best, chosen = [], -1.0, 0
+    for i, v in enumerate(val):
+        if v > best:
+            best, chosen = v, i
+        kept.append(chosen)
+    return {"selected_step": curve["steps"][chosen], "selected_win_rate": curve["win_rate"][chosen],
+            "selected_curve": [curve["win_rate"][k] for k in kept]}
 
 
 def _resume_state(out: str | Path, record: dict[str, Any]) -> dict[str, Any] | None:
