@@ -16,6 +16,7 @@ from lexiq.agents.messenger.dynamics import load_teacher
 from lexiq.agents.messenger.emma import Emma, load_emma, save_emma
 from lexiq.agents.messenger.evaluate import evaluate
 from lexiq.agents.messenger.ppo import PPOConfig, distil_loss, gae, mc_returns, ppo_loss, selection, train_ppo
+from lexiq.config import ConfigError
 
 
 def test_ppo_loss_matches_a_hand_computation_with_clipping():
@@ -102,7 +103,8 @@ def test_a_mismatched_initialisation_is_a_clear_error(tmp_path, table1, tiny):
 def test_short_stage1_run_learns_to_reach_entities(tmp_path, tiny):
     """Behavioural check (a reliable short run cannot learn to read): 20k steps take the greedy policy from its
     initial win rate to well above a uniform random policy's (~0.08 on these games; 0.15 is 3.5 standard errors
-    above it at 200 games — the reached rate is 0.195-0.25 depending on the machine's float rounding)."""
+    above it at 200 games). The reached rate depends on the machine's float rounding: 0.195 on session 19's
+    machine, at least 0.2 (the former threshold) on the earlier ones."""
     torch.manual_seed(0)
     cfg = PPOConfig(stage=1, manual="template", n_envs=32, rollout_steps=8, lr=5e-4, total_steps=20_000,
                     eval_every=20_000, eval_episodes=200, eval_train_episodes=200, progress=False,
@@ -199,6 +201,10 @@ def test_the_kept_checkpoint_is_chosen_on_validation_games_alone():
     assert selection(curve) == {"selected_step": 10, "selected_win_rate": 0.5,
                                 "selected_curve": [0.1, 0.5, 0.5, 0.5]}
     assert selection({"steps": [0], "win_rate": [0.2], "select_win_rate": []}) == {}
+    with pytest.raises(ConfigError, match="select_split=test is also the evaluation split"):
+        PPOConfig(select_episodes=10, select_split="test")
+    with pytest.raises(ConfigError, match="select_episodes=-1"):
+        PPOConfig(select_episodes=-1)
 
 
 def test_best_pt_is_the_policy_with_the_best_validation_win_rate(tmp_path, tiny):

@@ -65,6 +65,7 @@ from lexiq.agents.messenger.emma import Emma, EmmaConfig, load_emma, save_emma
 from lexiq.agents.messenger.evaluate import evaluate, policy_obs
 from lexiq.agents.messenger.history import FrameHistory, frame
 from lexiq.agents.messenger.runlog import MetricsLog, finished, same_config, start, write_results
+from lexiq.config import ConfigError
 from lexiq.envs.messenger.games import DEFAULT_MAX_STEPS
 from lexiq.models.device import default_device
 
@@ -137,6 +138,13 @@ class PPOConfig:
     """Show a progress bar."""
     emma: EmmaConfig = field(default_factory=EmmaConfig)
     """Policy sizes (must equal those of init_from / teacher)."""
+
+    def __post_init__(self) -> None:
+        if self.select_episodes < 0:
+            raise ConfigError(f"ppo.select_episodes={self.select_episodes}: expected 0 (no selection) or more games")
+        if self.select_episodes and self.select_split == self.eval_split:
+            raise ConfigError(f"ppo.select_split={self.select_split} is also the evaluation split: the games that "
+                              "choose the kept checkpoint must not be the ones that score it (use val)")
 
 
 def ppo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, values: torch.Tensor,
@@ -367,10 +375,10 @@ def train_ppo(cfg: PPOConfig, out: str | Path, cache_dir: str | None = None) -> 
             line["charts/train_games_win_rate"] = rt["win_rate"]
         if cfg.select_episodes:
             rs = evaluate(model, cfg.stage, cfg.select_split, cfg.select_episodes, **eval_kw)
-            if not curve["select_win_rate"] or rs["win_rate"] > max(curve["select_win_rate"]):
-                save_emma(str(out / "best.pt"), model, {"ppo": asdict(cfg), "env_steps": step})
             curve["select_win_rate"].append(rs["win_rate"])
             line["charts/select_win_rate"] = rs["win_rate"]
+            if selection(curve)["selected_step"] == step:  # this evaluation is the new best: keep this policy
+                save_emma(str(out / "best.pt"), model, {"ppo": asdict(cfg), "env_steps": step})
         log.write(step, line)
 
     def save_resume() -> None:
