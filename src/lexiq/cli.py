@@ -461,6 +461,7 @@ def _cmd_bench_messenger(args: argparse.Namespace) -> int:
         raise ConfigError(f"--methods {args.methods!r}: expected a comma-separated subset of {','.join(METHODS)}")
     result = run_messenger_benchmark(out=args.out, quick=args.quick, stage=args.stage, seeds=args.seeds,
                                      jobs=args.jobs, overrides=args.overrides, methods=methods,
+                                     mode_overrides=None if args.teachers is None else {"teachers": args.teachers},
                                      manual=args.manual, root=args.root)
     summary = {m: v["final_win_rate"] for m, v in result["methods"].items()}
     print(json.dumps({"out": args.out, "expert_win_rate": result["expert_win_rate"], "final_win_rate": summary},
@@ -492,6 +493,9 @@ def _add_bench_messenger(bsub: Any, argv: list[str]) -> None:
     bm.add_argument("--stage", type=int, default=None, help="Messenger stage (default 1 quick, 2 full)")
     bm.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
     bm.add_argument("--jobs", type=int, default=1, help="runs trained at once (separate processes)")
+    bm.add_argument("--teachers", type=int, default=None, metavar="K",
+                    help="candidate dynamics models per seed; the best on validation demonstrations (dynamics."
+                         "select) is the teacher of init_only and ldd (default 1)")
     bm.add_argument("--methods", default=None, metavar="M1,M2",
                     help="comma-separated subset of tabula_rasa,init_only,ldd,bc (default: all four)")
     bm.add_argument("--manual", default="human", choices=["human", "template"], help="manual sentences")

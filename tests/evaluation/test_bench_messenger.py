@@ -11,7 +11,14 @@ import torch
 from lexiq.cli import main
 from lexiq.config import ConfigError, deep_merge
 from lexiq.envs.messenger.games import DEFAULT_MAX_STEPS
-from lexiq.evaluation.bench_messenger import FULL, METHODS, QUICK, bench_configs, run_messenger_benchmark
+from lexiq.evaluation.bench_messenger import (
+    FULL,
+    METHODS,
+    QUICK,
+    bench_configs,
+    choose_teacher,
+    run_messenger_benchmark,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +111,28 @@ def test_the_stage_settings_reach_the_runs(tmp_path):
                             manual="template")
     cfg = json.loads((out / "tabula_rasa_seed0" / "config.json").read_text())
     assert (cfg["stage"], cfg["returns"], cfg["max_steps"], cfg["rollout_steps"]) == (2, "gae", 8, 4)
+
+
+def test_choose_teacher_takes_the_best_validation_score_and_the_first_on_ties():
+    cands = [{"best": {"occupied_accuracy": 0.30, "loss": 0.02}}, {"best": {"occupied_accuracy": 0.35, "loss": 0.01}},
+             {"best": {"occupied_accuracy": 0.35, "loss": 0.03}}]
+    assert choose_teacher(cands, "occupied_accuracy") == 1  # 0.35 twice: the earlier candidate
+    assert choose_teacher(cands, "loss") == 1  # the lowest loss
+    assert choose_teacher(cands[:1], "occupied_accuracy") == 0
+
+
+def test_teacher_candidates_train_with_their_own_seeds_and_the_best_teaches(tmp_path, capsys):
+    out = tmp_path / "bench"
+    toy = TOY | {"seeds": 1, "teachers": 2}
+    result = run_messenger_benchmark(str(out), quick=True, mode_overrides=toy, methods=["ldd"], manual="template")
+    cands = result["teacher_candidates"][0]
+    assert [c["dir"] for c in cands] == ["dynamics", "dynamics_cand1"] and [c["seed"] for c in cands] == [0, 1000]
+    assert json.loads((out / "dynamics_cand1" / "config.json").read_text())["dynamics"]["seed"] == 1000
+    scores = [c["best"]["occupied_accuracy"] for c in cands]
+    best = cands[1] if scores[1] > scores[0] else cands[0]  # the first on ties
+    assert result["dynamics_per_seed"][0]["dir"] == best["dir"] and result["teachers"] == 2
+    run = json.loads((out / "ldd_seed0" / "config.json").read_text())
+    assert run["teacher"] == run["init_from"] == str(out / best["dir"] / "checkpoint.pt")
+    assert "best of 2 candidates" in (out / "results.md").read_text()
+    assert main(["bench", "messenger", "--teachers", "0", "--out", str(tmp_path / "b")]) == 2
+    assert "--teachers" in capsys.readouterr().err

@@ -53,7 +53,7 @@ METHODS = ("tabula_rasa", "init_only", "ldd", "bc")
 QUICK: dict[str, Any] = {
     # stage 1 with a small EMMA: one run (150k env steps) takes 2-2.5 minutes on one thread and a teacher 2-3
     # minutes; 12 runs + 3 teachers, 2 at a time on 2 cores, took 18 min 45 s end to end (session 18)
-    "stage": 1, "seeds": 3, "demo_split": "train", "demo_episodes": 4000, "val_demo_episodes": 500,
+    "stage": 1, "seeds": 3, "teachers": 1, "demo_split": "train", "demo_episodes": 4000, "val_demo_episodes": 500,
     "config": {
         # MiniLM sentence keys (encoded once, cached): with learned 32-d words no method generalised to the test
         # games (docs/benchmarks.md, Messenger); word_dim is used by emma.text=learned
@@ -82,7 +82,7 @@ QUICK: dict[str, Any] = {
 }
 FULL: dict[str, Any] = {
     # stage 2, the paper's EMMA sizes (256 / 64 / 128) and LDD's demonstration counts (5,000 + 3,000 episodes)
-    "stage": 2, "seeds": 3, "demo_split": "train-mc", "demo_episodes": 5000, "val_demo_episodes": 3000,
+    "stage": 2, "seeds": 3, "teachers": 1, "demo_split": "train-mc", "demo_episodes": 5000, "val_demo_episodes": 3000,
     "config": {
         "emma": {},
         "dynamics": {"lr": 1e-4, "steps": 5000, "eval_every": 500, "predict_avatar": True},
@@ -132,6 +132,21 @@ def _demos(path: Path, stage: int, split: str, episodes: int, manual: str, root:
         if (meta["stage"], meta["split"], meta["episodes"], meta["manual"]) == (stage, split, episodes, manual):
             return
     save_demos(path, record_demos(stage, split, episodes, seed=0, manual=manual, root=root))
+
+
+def teacher_seed(seed: int, candidate: int) -> int:
+    """The training seed of candidate teacher ``candidate`` of run seed ``seed``: the seed itself for the first
+    (so one candidate is the plain one-teacher-per-seed benchmark), ``seed + 1000 * candidate`` for the others."""
+    return seed + 1000 * candidate
+
+
+def choose_teacher(candidates: list[dict[str, Any]], select: str) -> int:
+    """Index of the candidate teacher with the best validation score ``best[select]`` (the dynamics model's own
+    checkpoint-selection metric: highest ``occupied_accuracy`` / ``accuracy``, lowest ``loss``), the first on
+    ties. Only validation demonstrations decide: no game is played, so the policy's test games choose nothing."""
+    sign = -1.0 if select == "loss" else 1.0
+    scores = [sign * c["best"][select] for c in candidates]
+    return scores.index(max(scores))
 
 
 def _job(kind: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +253,15 @@ def _table(result: dict[str, Any]) -> str:
         f"{'s (one per seed)' if len(d) > 1 else ''}: validation accuracy {each('accuracy', '.4f')}, "
         f"occupied-cell accuracy {each('occupied_accuracy', '.3f')} (step {each('step', 'd')}).",
         "",
+    ]
+    if result.get("teachers", 1) > 1:
+        select = result["config"]["dynamics"]["select"]
+        scores = "; ".join(f"seed {s}: " + ", ".join(format(c["best"][select], ".3f") for c in cands)
+                           for s, cands in enumerate(result["teacher_candidates"]))
+        lines += [f"Each seed's teacher is the best of {result['teachers']} candidates (training seeds s, "
+                  f"s + 1000, ...) by validation {select} ({scores}); the chosen: "
+                  f"{', '.join(x['dir'] for x in d)}.", ""]
+    lines += [
         "| method | final test win rate ± s.e. | seeds | final training-games win rate ± s.e. | env steps | "
         "train seconds |",
         "|---|---|---|---|---|---|",
@@ -286,6 +310,9 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         stage = check_stage(mode["stage"] if stage is None else stage)
     except ValueError as exc:
         raise ConfigError(f"--stage: {exc}") from None
+    n_teachers = int(mode.get("teachers", 1))
+    if n_teachers < 1:
+        raise ConfigError(f"--teachers {n_teachers}: expected at least 1")
     names = list(methods or METHODS)
     if not names or set(names) - set(METHODS):
         raise ConfigError(f"methods {names}: expected a non-empty subset of {', '.join(METHODS)}")
@@ -306,12 +333,16 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
 
     common = {"demos": str(demo_path), "val_demos": str(val_path), "manual": manual, "root": root,
               "cache_dir": cache_dir}
-    def dyn_dir(seed: int) -> Path:
-        return out_dir / ("dynamics" if seed == 0 else f"dynamics_seed{seed}")
+
+    def dyn_dir(seed: int, candidate: int = 0) -> Path:
+        name = "dynamics" if seed == 0 else f"dynamics_seed{seed}"
+        return out_dir / (name if candidate == 0 else f"{name}_cand{candidate}")
+
+    chosen: dict[int, int] = {}  # seed -> the candidate teacher chosen on validation demonstrations
 
     def ppo_args(method: str, seed: int) -> dict[str, Any]:
         cfg = asdict(ppo) | {"seed": seed, "init_from": "", "teacher": ""}
-        teacher = str(dyn_dir(seed) / "checkpoint.pt")
+        teacher = str(dyn_dir(seed, chosen.get(seed, 0)) / "checkpoint.pt")
         if method in ("init_only", "ldd"):
             cfg["init_from"] = teacher
         if method == "ldd":
@@ -320,31 +351,37 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
                 "bc": asdict(cfgs["bc"]) | {"seed": seed}}
 
     teacher_seeds = range(n_seeds) if {"init_only", "ldd"} & set(names) else range(1)
-    phases: list[list[tuple[str, str, int]]] = [[("dynamics", "dynamics", s) for s in teacher_seeds], []]
+    phases: list[list[tuple[str, str, int, int]]] = [
+        [("dynamics", "dynamics", s, k) for s in teacher_seeds for k in range(n_teachers)], []]
     for seed in range(n_seeds):
         for method in names:
             phases[0 if method in ("tabula_rasa", "bc") else 1].append(
-                ("bc" if method == "bc" else "ppo", method, seed))
+                ("bc" if method == "bc" else "ppo", method, seed, 0))
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    dyn_results: dict[int, dict[str, Any]] = {}
-    for phase in phases:
+    candidates: dict[int, list[dict[str, Any]]] = {s: [] for s in teacher_seeds}
+    for number, phase in enumerate(phases):
+        if number == 1:  # every teacher has finished: choose each seed's on the validation demonstrations
+            chosen.update({s: choose_teacher(c, cfgs["dynamics"].select) for s, c in candidates.items()})
         calls = []
-        for kind, method, seed in phase:
-            args = ({**common, "out": str(dyn_dir(seed)), "dynamics": asdict(cfgs["dynamics"]) | {"seed": seed}}
+        for kind, method, seed, cand in phase:
+            args = ({**common, "out": str(dyn_dir(seed, cand)),
+                     "dynamics": asdict(cfgs["dynamics"]) | {"seed": teacher_seed(seed, cand)}}
                     if kind == "dynamics" else ppo_args(method, seed))
             calls.append((kind, args))
 
-        def done(k: int, result: dict[str, Any], phase: list[tuple[str, str, int]] = phase) -> None:
-            kind, method, seed = phase[k]
-            label = f"dynamics model seed {seed}" if kind == "dynamics" else f"{method} seed {seed}"
+        def done(k: int, result: dict[str, Any], phase: list[tuple[str, str, int, int]] = phase) -> None:
+            kind, method, seed, cand = phase[k]
+            label = (f"dynamics model seed {seed}" + (f" candidate {cand}" if n_teachers > 1 else "")
+                     if kind == "dynamics" else f"{method} seed {seed}")
             score = (f"val occupied accuracy {result['best']['occupied_accuracy']:.3f}" if kind == "dynamics"
                      else f"final test win rate {result['win_rate'][-1]:.3f}")
             print(f"{label}: {score} ({time.perf_counter() - t0:.0f} s since start)", flush=True)
 
-        for (kind, method, seed), result in zip(phase, parallel_calls(_job, calls, workers=jobs, done=done),
-                                                strict=True):
+        for (kind, method, seed, cand), result in zip(phase, parallel_calls(_job, calls, workers=jobs, done=done),
+                                                      strict=True):
             if kind == "dynamics":
-                dyn_results[seed] = result
+                candidates[seed].append({**result, "candidate": cand, "seed": teacher_seed(seed, cand),
+                                         "dir": dyn_dir(seed, cand).name})
             else:
                 results[(method, seed)] = result
 
@@ -353,8 +390,10 @@ def run_messenger_benchmark(out: str, quick: bool = False, stage: int | None = N
         "methods": methods_out,
         "expert_win_rate": expert["win_rate"],
         "expert": expert,
-        "dynamics": dyn_results[0],
-        "dynamics_per_seed": [dyn_results[s] for s in sorted(dyn_results)],
+        "dynamics": candidates[0][chosen[0]],
+        "dynamics_per_seed": [candidates[s][chosen[s]] for s in sorted(candidates)],
+        "teachers": n_teachers,
+        "teacher_candidates": [candidates[s] for s in sorted(candidates)],
         "demos": load_demos(demo_path).summary(),
         "stage": stage,
         "quick": quick,
