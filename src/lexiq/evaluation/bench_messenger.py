@@ -9,7 +9,9 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
 2. train a dynamics model (the teacher, :mod:`lexiq.agents.messenger.dynamics`) on them for every seed, with
    that seed (``dynamics/`` for seed 0, ``dynamics_seed<s>/`` for the others): the teacher's own variance is
    part of the seeds' spread of ``init_only`` and ``ldd`` (in stage 1 two teachers a few points of occupied-cell
-   accuracy apart gave held-out win rates of 0.55 and 0.28 — ``docs/benchmarks.md``);
+   accuracy apart gave held-out win rates of 0.55 and 0.28 — ``docs/benchmarks.md``); with ``teachers`` K > 1
+   (``--teachers``) K candidates per seed train (:func:`teacher_seed`) and the best on the validation
+   demonstrations teaches (:func:`choose_teacher`; in stage 2 no seed failed with K = 2, one of three did with K = 1);
 3. for every seed, train the four methods with PPO (:mod:`lexiq.agents.messenger.ppo`) for the same number of
    environment steps, evaluating greedy + 5 % random on ``eval_episodes`` **test** games every ``eval_every``
    steps (and on as many training games, and on ``select_episodes`` **validation** games that choose the
