@@ -489,7 +489,8 @@ def _add_bench_messenger(bsub: Any, argv: list[str]) -> None:
                                            "(docs/messenger.md)", epilog=_messenger_epilog(argv),
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     bm.add_argument("--quick", action="store_true",
-                    help="stage 1, small EMMA: sized for about 25 minutes with --seeds 3 --jobs 2 on 2 CPU cores")
+                    help="stage 1, small EMMA: sized for about 25 minutes (estimate) with --seeds 3 --jobs 2 on "
+                         "2 CPU cores")
     bm.add_argument("--stage", type=int, default=None, help="Messenger stage (default 1 quick, 2 full)")
     bm.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
     bm.add_argument("--jobs", type=int, default=1, help="runs trained at once (separate processes)")

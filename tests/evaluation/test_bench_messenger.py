@@ -11,6 +11,7 @@ import torch
 from lexiq.cli import main
 from lexiq.config import ConfigError, deep_merge
 from lexiq.envs.messenger.games import DEFAULT_MAX_STEPS
+from lexiq.evaluation import bench_messenger
 from lexiq.evaluation.bench_messenger import (
     FULL,
     METHODS,
@@ -121,7 +122,7 @@ def test_choose_teacher_takes_the_best_validation_score_and_the_first_on_ties():
     assert choose_teacher(cands[:1], "occupied_accuracy") == 0
 
 
-def test_teacher_candidates_train_with_their_own_seeds_and_the_best_teaches(tmp_path, capsys):
+def test_teacher_candidates_train_with_their_own_seeds_and_the_best_teaches(tmp_path, capsys, monkeypatch):
     out = tmp_path / "bench"
     toy = TOY | {"seeds": 1, "teachers": 2}
     result = run_messenger_benchmark(str(out), quick=True, mode_overrides=toy, methods=["ldd"], manual="template")
@@ -134,5 +135,11 @@ def test_teacher_candidates_train_with_their_own_seeds_and_the_best_teaches(tmp_
     run = json.loads((out / "ldd_seed0" / "config.json").read_text())
     assert run["teacher"] == run["init_from"] == str(out / best["dir"] / "checkpoint.pt")
     assert "best of 2 candidates" in (out / "results.md").read_text()
+    # the toy candidates may tie (then the first teaches): make the second win to see the choice reach the run
+    monkeypatch.setattr(bench_messenger, "choose_teacher", lambda cands, select: len(cands) - 1)
+    again = run_messenger_benchmark(str(out), quick=True, mode_overrides=toy, methods=["ldd"], manual="template")
+    run = json.loads((out / "ldd_seed0" / "config.json").read_text())
+    assert run["teacher"] == run["init_from"] == str(out / "dynamics_cand1" / "checkpoint.pt")
+    assert again["dynamics_per_seed"][0]["dir"] == "dynamics_cand1"
     assert main(["bench", "messenger", "--teachers", "0", "--out", str(tmp_path / "b")]) == 2
     assert "--teachers" in capsys.readouterr().err

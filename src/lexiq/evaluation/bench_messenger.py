@@ -33,7 +33,8 @@ Zhong et al., "Improving Policy Learning via Language Dynamics Distillation" (Ne
 The dynamics model trains alongside the first tabula-rasa and BC runs (``--jobs``); finished pieces (demonstrations,
 dynamics model, runs) of the same configuration are reused when the command is run again, and an interrupted PPO
 run continues from its last evaluation (``resume.pt``, :mod:`~lexiq.agents.messenger.ppo`). ``--quick`` is stage 1
-with a small EMMA (sized to finish in about 25 minutes with ``--seeds 3 --jobs 2`` on 2 CPU cores); ``--quick --stage
+with a small EMMA (sized to finish in about 25 minutes, an estimate from the timed pieces, with ``--seeds 3
+--jobs 2`` on 2 CPU cores); ``--quick --stage
 2`` keeps the small EMMA and changes PPO for episodes longer than a rollout (``stage_config``: GAE returns, γ 0.99,
 a 32-step cap, 2M steps: about 18 minutes per run on one thread); the full mode is stage 2 with the paper's EMMA
 sizes.
